@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -128,7 +129,7 @@ def write_endpoints(world: World) -> dict:
     state_dir = world.state_dir
     tmp = state_dir / "endpoints.json.tmp"
     tmp.write_text(json.dumps(endpoints, indent=2) + "\n", encoding="utf-8")
-    lines = [f"export {var}={json.dumps(str(endpoints[key]))}" for var, key in ENV_SH.items()]
+    lines = [f"export {var}={shlex.quote(str(endpoints.get(key, '')))}" for var, key in ENV_SH.items()]
     env_sh = state_dir / "env.sh"
     env_sh.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.chmod(env_sh, 0o600)
