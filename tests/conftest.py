@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Emulators, ensure_collection_path  # noqa: E402
+from harness import Emulators, ensure_collection_path
 
 sys.path.insert(0, str(ensure_collection_path()))
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, konnect.devportal contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One HTTP session per module run: TLS options, timeouts and bounded retries.
@@ -11,10 +10,6 @@ backoff that honours ``Retry-After`` (seconds or an HTTP date) and
 unless the caller says the request is safe to repeat, ``ResponseLost`` is
 raised so the caller can re-read first.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import email.utils
 import random
@@ -117,17 +112,19 @@ class HttpClient:
                 raise ApiError(
                     "TLS verification failed for %s: %s. Trust the server's CA with ca_path (or REQUESTS_CA_BUNDLE), "
                     "or set validate_certs=false only for a test endpoint" % (_host(url), _reason(exc))
-                )
+                ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 sent = not _never_sent(exc)
                 if sent and not retry_lost:
                     raise ResponseLost(
-                        "%s %s: the reply was lost (%s); the request may have been applied" % (method, _path(url), _reason(exc))
-                    )
+                        "%s %s: the reply was lost (%s); the request may have been applied"
+                        % (method, _path(url), _reason(exc))
+                    ) from None
                 if attempt > self.max_retries:
                     raise ApiError(
-                        "%s %s failed after %d attempts: %s. Check the URL and the network" % (method, _path(url), attempt, _reason(exc))
-                    )
+                        "%s %s failed after %d attempts: %s. Check the URL and the network"
+                        % (method, _path(url), attempt, _reason(exc))
+                    ) from None
                 self.sleep(self._backoff(attempt))
                 continue
             if response.status_code in expect:

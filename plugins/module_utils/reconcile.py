@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, konnect.devportal contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Compare what the user asked for with what the API holds, and describe it.
@@ -8,10 +7,6 @@ FOR INTERNAL COLLECTION USE ONLY: this API may change without notice.
 Only the keys the user set take part (netbox style): an option left out is
 never drift. Secrets are masked in every diff.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 

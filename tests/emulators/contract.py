@@ -9,15 +9,17 @@ own 400; a response that breaks the contract is an emulator bug, recorded in
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from openapi_core import OpenAPI
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound, ServerNotFound
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import SecurityValidationError
 
-SPECS_DIR = Path(os.environ.get("KONNECT_DEVPORTAL_SPECS", Path(__file__).resolve().parents[2].parent / "shared" / "specs"))
+SPECS_DIR = Path(
+    os.environ.get("KONNECT_DEVPORTAL_SPECS", Path(__file__).resolve().parents[2].parent / "shared" / "specs")
+)
 
 # jsonschema keyword -> Konnect's invalid_parameters[].rule
 RULES = {
@@ -119,7 +121,7 @@ def _tool_limit(detail) -> bool:
     """openapi-core limits, not contract violations: it reports a path id
     whose schema is ``readOnly`` as a write, and cannot parse two-level
     deepObject filters (``filter[name][eq]``); the services check those."""
-    return detail["rule"] == "readOnly" and detail["source"] == "query" or (
+    return (detail["rule"] == "readOnly" and detail["source"] == "query") or (
         detail["source"] == "query" and detail["field"] in ("filter", "page")
     )
 

@@ -19,9 +19,10 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 JSON_TYPES = ("application/json", "application/problem+json")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -283,7 +284,9 @@ class RateLimiter:
 class World:
     """Everything the services share."""
 
-    def __init__(self, state_dir: Path, latency_ms=0, fault_rate=0.0, fault_seed=0, consistency_delay=0.0, rate_limit=0):
+    def __init__(
+        self, state_dir: Path, latency_ms=0, fault_rate=0.0, fault_seed=0, consistency_delay=0.0, rate_limit=0
+    ):
         self.state_dir = Path(state_dir)
         self.lock = threading.RLock()
         self.clock = Clock()
@@ -511,7 +514,9 @@ class Listener:
         return f"https://{self.netloc}"
 
     def start(self):
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"emulator-{self.service.name}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name=f"emulator-{self.service.name}", daemon=True
+        )
         self.thread.start()
 
     def stop(self):

@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from entra import Entra  # noqa: E402
-from framework import Request, Response, Service, World, make_tls, route  # noqa: E402
-from graph import Graph  # noqa: E402
-from konnect import Konnect  # noqa: E402
-from portal import Portal  # noqa: E402
-from seeds import DEFAULT_SEED  # noqa: E402
+from entra import Entra
+from framework import Request, Response, Service, World, make_tls, route
+from graph import Graph
+from konnect import Konnect
+from portal import Portal
+from seeds import DEFAULT_SEED
 
 ENV_SH = {
     "AZURE_TENANT": "tenant_id",
@@ -88,7 +88,9 @@ class Admin(Service):
     @route("POST", "/clock")
     def post_clock(self, req: Request) -> Response:
         self.world.clock.advance_days(float(req.json().get("advance_days", 0)))
-        return Response.json(200, {"now": self.world.clock.utcnow().isoformat(), "offset_days": self.world.clock.offset / 86400})
+        return Response.json(
+            200, {"now": self.world.clock.utcnow().isoformat(), "offset_days": self.world.clock.offset / 86400}
+        )
 
     def _settings(self):
         w = self.world
