@@ -212,7 +212,7 @@ def run_playbook(
         run_env["ANSIBLE_CALLBACKS_ENABLED"] = "record"
         run_env["KDP_RECORD_FILE"] = str(record_file)
         run_env.update(env or {})
-        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
         record = json.loads(record_file.read_text()) if record_file.exists() else None
         return PlaybookResult(proc, record)
     finally:

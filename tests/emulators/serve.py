@@ -140,7 +140,7 @@ def write_endpoints(world: World) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--seed", help="JSON seed document (default: the built-in seed)")
     parser.add_argument("--latency-ms", type=int, default=0)
