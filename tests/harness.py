@@ -61,11 +61,12 @@ class Emulators:
         self.startup_seconds = time.monotonic() - started
         self.endpoints = json.loads(endpoints_file.read_text())
         self.admin = requests.Session()
-        self.admin.verify = self.endpoints["ca_path"]
+        self.ca_path = self.endpoints["ca_path"]
 
     # -- admin API ----------------------------------------------------------
     def _admin(self, method, path, body=None):
-        r = self.admin.request(method, self.endpoints["admin_url"] + path, json=body, timeout=30)
+        # verify per request: requests lets REQUESTS_CA_BUNDLE override session.verify
+        r = self.admin.request(method, self.endpoints["admin_url"] + path, json=body, timeout=30, verify=self.ca_path)
         r.raise_for_status()
         return r.json()
 

@@ -78,10 +78,8 @@ class HttpClient:
         self.sleep = sleep
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        if not validate_certs:
-            self.session.verify = False
-        elif ca_path:
-            self.session.verify = ca_path
+        # passed with every request: requests lets REQUESTS_CA_BUNDLE override session.verify
+        self.verify = (ca_path or True) if validate_certs else False
         self.request_count = 0
 
     def url(self, path):
@@ -102,6 +100,7 @@ class HttpClient:
             retry_lost = method in IDEMPOTENT_METHODS
         url = self.url(path)
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("verify", self.verify)
         attempt = 0
         while True:
             attempt += 1

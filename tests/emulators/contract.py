@@ -12,7 +12,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
+from openapi_core.deserializing.media_types.util import json_loads
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound, ServerNotFound
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import SecurityValidationError
@@ -47,7 +48,9 @@ def load(name: str) -> OpenAPI:
 
         with open(SPECS_DIR / name, encoding="utf-8") as fh:
             document = yaml.safe_load(fh)
-        _CACHE[name] = OpenAPI.from_dict(_open_types(document))
+        # Konnect's errors are application/problem+json: parse them as JSON so they are checked
+        config = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
+        _CACHE[name] = OpenAPI.from_dict(_open_types(document), config=config)
     return _CACHE[name]
 
 
@@ -120,9 +123,10 @@ class Contract:
 def _tool_limit(detail) -> bool:
     """openapi-core limits, not contract violations: it reports a path id
     whose schema is ``readOnly`` as a write, and cannot parse two-level
-    deepObject filters (``filter[name][eq]``); the services check those."""
+    deepObject filters (``filter[name][eq]``, the portal API's
+    ``applicationfilter``); the services check those."""
     return (detail["rule"] == "readOnly" and detail["source"] == "query") or (
-        detail["source"] == "query" and detail["field"] in ("filter", "page")
+        detail["source"] == "query" and detail["field"] in ("filter", "page", "applicationfilter")
     )
 
 
@@ -154,6 +158,14 @@ def describe(exc) -> list[dict]:
 
 def _leaves(err):
     """The most specific errors under a oneOf/anyOf failure."""
+    discriminator = (err.schema or {}).get("discriminator") if isinstance(err.schema, dict) else None
+    if err.validator in ("oneOf", "anyOf") and discriminator and isinstance(err.instance, dict):
+        prop = discriminator["propertyName"]
+        if prop not in err.instance:
+            return [_Synthetic(err, prop, "required", "is a required field")]
+        choices = sorted(discriminator.get("mapping", {}))
+        if choices and err.instance[prop] not in choices:
+            return [_Synthetic(err, prop, "enum", "must be one of: " + ", ".join(choices), choices)]
     if err.validator in ("oneOf", "anyOf") and err.context:
         # keep the branch that got furthest (the discriminated one)
         best = max(err.context, key=lambda e: (len(e.relative_schema_path), -len(list(e.context or []))))
@@ -162,7 +174,24 @@ def _leaves(err):
     return [err]
 
 
+class _Synthetic:
+    """A leaf error for a discriminator problem, shaped like a jsonschema error."""
+
+    def __init__(self, parent, prop, rule, reason, choices=None):
+        self.absolute_path = [*parent.absolute_path, prop]
+        self.validator = "_synthetic"
+        self.rule = rule
+        self.message = reason
+        self.choices = choices
+
+
 def _detail(err, source):
+    if isinstance(err, _Synthetic):
+        detail = {"field": ".".join(str(p) for p in err.absolute_path), "rule": err.rule, "reason": err.message}
+        if err.choices:
+            detail["choices"] = err.choices
+        detail["source"] = source
+        return detail
     path = ".".join(str(p) for p in err.absolute_path)
     rule = RULES.get(err.validator, err.validator)
     detail = {"field": path, "rule": rule, "reason": err.message, "source": source}
@@ -176,9 +205,9 @@ def _detail(err, source):
         detail["reason"] = "is not a known property"
     elif err.validator == "enum":
         detail["choices"] = list(err.validator_value)
-    elif err.validator == "maxLength":
+    elif err.validator in ("maxLength", "maxItems", "maximum"):
         detail["maximum"] = err.validator_value
-    elif err.validator == "minLength":
+    elif err.validator in ("minLength", "minItems", "minimum"):
         detail["minimum"] = err.validator_value
     elif err.validator == "format" and err.validator_value == "uuid":
         detail["rule"] = "is_uuid"

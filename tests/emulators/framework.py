@@ -172,7 +172,7 @@ class Service:
                     return handler, faults
                 allowed.append(method)
         if allowed:
-            return self.method_not_allowed(req, allowed), False
+            return self.method_not_allowed(req, sorted(allowed)), False
         return self.not_found(req), False
 
     # -- the service's own error formats (override) ---------------------
