@@ -47,11 +47,52 @@ def load(name: str) -> OpenAPI:
         import yaml
 
         with open(SPECS_DIR / name, encoding="utf-8") as fh:
-            document = yaml.safe_load(fh)
+            # the C loader when PyYAML has it: the same documents, ten times faster (startup budget)
+            document = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
         # Konnect's errors are application/problem+json: parse them as JSON so they are checked
         config = Config(extra_media_type_deserializers={"application/problem+json": json_loads})
-        _CACHE[name] = OpenAPI.from_dict(_open_types(document), config=config)
+        _CACHE[name] = OpenAPI.from_dict(_kong_quirks(_open_types(document)), config=config)
     return _CACHE[name]
+
+
+def _kong_quirks(document):
+    """Kong's documents contradict themselves where a validator trips:
+    ``LabelsUpdate`` is ``writeOnly`` yet the portal-management ``Application``
+    responses require ``labels`` of that type; ``nullable`` enums (the Portal
+    API's ``registration_status``) leave ``null`` out of ``enum``; and see
+    _unmapped_discriminators."""
+    labels_update = document.get("components", {}).get("schemas", {}).get("LabelsUpdate")
+    if isinstance(labels_update, dict):
+        labels_update.pop("writeOnly", None)
+    _nullable_enums(document)
+    return _unmapped_discriminators(document)
+
+
+def _nullable_enums(node):
+    if isinstance(node, dict):
+        if node.get("nullable") is True and isinstance(node.get("enum"), list) and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
+        for value in node.values():
+            _nullable_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _nullable_enums(value)
+
+
+def _unmapped_discriminators(node):
+    """The Portal API declares ``discriminator: {propertyName: credential_type}``
+    (and ``type``) with no ``mapping`` while its values (``client_credentials``,
+    ``api_key``) are not schema names, so no value could ever resolve. Drop
+    such discriminators: the ``oneOf`` they sit on still decides."""
+    if isinstance(node, dict):
+        if isinstance(node.get("discriminator"), dict) and "mapping" not in node["discriminator"] and "oneOf" in node:
+            del node["discriminator"]
+        for value in node.values():
+            _unmapped_discriminators(value)
+    elif isinstance(node, list):
+        for value in node:
+            _unmapped_discriminators(value)
+    return node
 
 
 def _open_types(node):
@@ -113,10 +154,11 @@ class Contract:
         mock = self._mock(req)
         response = MockResponse(resp.body or b"", status_code=resp.status, content_type=resp.content_type or None)
         for spec in self.specs:
-            result = spec.unmarshal_response(mock, response)
-            if result.errors and isinstance(result.errors[0], _NOT_MINE):
+            # validate only: unmarshalling the body as well costs 20x more (70 ms for ten DCR providers)
+            errors = list(spec.response_validator.iter_errors(mock, response))
+            if errors and isinstance(errors[0], _NOT_MINE):
                 continue
-            return [f"{type(e).__name__}: {e} {_cause(e)}".strip() for e in result.errors]
+            return [f"{type(e).__name__}: {e} {_cause(e)}".strip() for e in errors]
         return []
 
 
