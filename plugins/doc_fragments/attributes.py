@@ -26,6 +26,7 @@ attributes:
     description: This module only reads, so it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 """
 
     KONNECT_GROUP = r"""
@@ -33,6 +34,7 @@ options: {}
 attributes:
   action_group:
     support: full
+    description: Use C(group/konnect.devportal.konnect) in C(module_defaults) to set the connection options once.
     membership:
       - konnect.devportal.konnect
 """
@@ -42,6 +44,7 @@ options: {}
 attributes:
   action_group:
     support: full
+    description: Use C(group/konnect.devportal.azure) in C(module_defaults) to set the connection options once.
     membership:
       - konnect.devportal.azure
 """

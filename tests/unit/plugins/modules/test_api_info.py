@@ -1,0 +1,32 @@
+"""api_info: by name, by name and version, and a JMESPath query."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import konnect_fake
+from konnect_fake import api, page
+
+from ansible_collections.konnect.devportal.plugins.modules import api_info
+
+run = konnect_fake.run  # the fixture
+
+
+def test_every_version_of_a_name(run):
+    out, _s = run(
+        api_info.main,
+        dict(name="orders", query="[].version"),
+        ("GET", "/v3/apis", page([api(30, "orders", "v1"), api(31, "orders", "v2")])),
+    )
+    assert out["query_result"] == ["v1", "v2"]
+
+
+def test_name_and_version_filter(run):
+    out, session = run(
+        api_info.main, dict(name="orders", api_version="v2"), ("GET", "/v3/apis", page([api(31, "orders", "v2")]))
+    )
+    assert session.calls[0]["params"]["filter[version][eq]"] == "v2"
+    assert [a["version"] for a in out["apis"]] == ["v2"]
