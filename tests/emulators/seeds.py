@@ -4,9 +4,19 @@ One tenant with the automation identity, a developer account, two portals
 and three APIs (one of them in two versions). Each service reads the keys
 it owns:
 
-- ``tenants`` (entra, graph): ``id``, ``domain``, ``automation``
-  (``client_id``, ``client_secret``, ``display_name``, ``roles``: the Microsoft
-  Graph application permissions consented to it, by value).
+- ``tenants`` (entra, graph): ``id``, ``domain``, ``display_name`` (optional),
+  ``automation`` (``client_id``, ``client_secret``, ``display_name``, ``roles``:
+  the Microsoft Graph application permissions consented to it, by value), and
+  optionally ``extra_apps``: more identities of the same shape (``roles`` may be
+  empty, ``client_secret`` omitted), each also taking ``service_principal``
+  (default true; false registers the app without one), ``unique_name``,
+  ``owners`` (client ids whose service principals own the app), ``secret_name``
+  and ``secret_end`` (ISO 8601; default two years after seeding). Seeding is
+  additive and idempotent: an identity whose ``client_id`` exists is completed,
+  not duplicated. The seeded secrets count as made by addPassword.
+- ``graph_page_size`` (graph, optional): Graph's default page size (else the
+  ``GRAPH_EMULATOR_PAGE_SIZE`` environment variable, else 5, small so that
+  paging is exercised; ``$top`` overrides it per request).
 - ``konnect_tokens`` (konnect): bearer tokens Konnect accepts.
 - ``portals``, ``apis`` (konnect): created as if through the Konnect UI.
 - ``developers`` (portal): ``email``, ``password``, ``portal`` (a name).
