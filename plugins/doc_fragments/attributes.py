@@ -1,6 +1,10 @@
 # Copyright: (c) 2026, konnect.devportal contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 
 class ModuleDocFragment(object):
     """The ``attributes`` every module of the collection shares."""

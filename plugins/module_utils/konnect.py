@@ -17,9 +17,9 @@ FOR INTERNAL COLLECTION USE ONLY: this API may change without notice.
   ``plan_publications``) so one module run reconciles many with list calls.
 """
 
-from __future__ import absolute_import, division, print_function  # noqa: UP010 - ansible-test boilerplate
+from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 import contextlib
 import re
@@ -27,7 +27,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.konnect.devportal.plugins.module_utils.http import (
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ApiError,

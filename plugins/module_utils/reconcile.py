@@ -8,6 +8,10 @@ Only the keys the user set take part (netbox style): an option left out is
 never drift. Secrets are masked in every diff.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import copy
 
 MASK = "********"

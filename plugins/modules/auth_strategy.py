@@ -2,9 +2,9 @@
 # Copyright: (c) 2026, konnect.devportal contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function  # noqa: UP010 - ansible-test boilerplate
+from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: auth_strategy
@@ -180,7 +180,7 @@ auth_strategy:
     updated_at: "2026-01-01T00:00:00.000Z"
 """
 
-from ansible_collections.konnect.devportal.plugins.module_utils.http import ApiError
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError
 from ansible_collections.konnect.devportal.plugins.module_utils.konnect import (
     AUTH_METHODS,
     InputError,

@@ -2,9 +2,9 @@
 # Copyright: (c) 2026, konnect.devportal contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function  # noqa: UP010 - ansible-test boilerplate
+from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: portal_info

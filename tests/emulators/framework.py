@@ -449,6 +449,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):  # the World keeps its own log
         pass
 
+    def date_time_string(self, timestamp=None):
+        # the Date header follows the emulated clock, as clients may judge expiry by it
+        return super().date_time_string(self.server.listener.world.clock.now() if timestamp is None else timestamp)
+
     def _serve(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""

@@ -29,7 +29,7 @@ from konnect_fake import (
 )
 
 from ansible_collections.konnect.devportal.plugins.module_utils import konnect
-from ansible_collections.konnect.devportal.plugins.module_utils.http import ApiError, HttpClient
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, HttpClient
 
 
 def make_client(*steps):

@@ -11,6 +11,10 @@ unless the caller says the request is safe to repeat, ``ResponseLost`` is
 raised so the caller can re-read first.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import email.utils
 import random
 import time
