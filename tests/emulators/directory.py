@@ -536,8 +536,8 @@ def _no_secret(cred: dict) -> dict:
 
 def _new_secret() -> str:
     """A 40-character secret shaped like Entra's (3 chars, a version marker, then random)."""
-    body = "".join(secrets.choice(_SECRET_CHARS) for _ in range(34))
-    head = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(3))
+    body = "".join(secrets.choice(_SECRET_CHARS) for _ignored in range(34))
+    head = "".join(secrets.choice(string.ascii_letters + string.digits) for _ignored in range(3))
     return head + "8Q~" + body
 
 

@@ -464,7 +464,7 @@ def _basic_auth(req: Request):
         raw = base64.b64decode(auth[6:].strip()).decode("utf-8")
     except ValueError:
         return None, None
-    user, _, password = raw.partition(":")
+    user, _ignored, password = raw.partition(":")
     return urllib.parse.unquote_plus(user), urllib.parse.unquote_plus(password)
 
 

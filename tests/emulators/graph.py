@@ -1049,7 +1049,7 @@ class Graph(Service):
         if ASSIGN not in caller.roles:
             raise DENIED
         caller.need(ASSIGN_ALSO)
-        _, a = self._assignment(req, caller, side)
+        _ignored, a = self._assignment(req, caller, side)
         del caller.tenant.assignments[a["id"]]
         return Response.empty(204)
 
@@ -1324,7 +1324,7 @@ class _Filter:
             )
 
     def _literal(self):
-        kind, value, _ = self._peek()
+        kind, value, _ignored = self._peek()
         self.i += 1
         if kind == "str":
             return value[1:-1].replace("''", "'")

@@ -217,7 +217,7 @@ class KongService(Service):
         return Response(503, body.encode(), headers)
 
     def invalid_request(self, req, errors):
-        handler, _ = Service.match(self, req)
+        handler, _ignored = Service.match(self, req)
         try:
             if getattr(handler, "__name__", None) not in self.auth_exempt:
                 self.authenticate(req)  # Kong checks credentials before the body
@@ -281,7 +281,7 @@ class KongService(Service):
     def sorted(self, req: Request, items: list, attrs: dict) -> list:
         """``sort=attr[ desc],...`` over ATTRS (name -> getter)."""
         for part in reversed([p.strip() for p in (req.arg("sort") or "").split(",") if p.strip()]):
-            name, _, direction = part.partition(" ")
+            name, _ignored, direction = part.partition(" ")
             if name not in attrs or direction.strip() not in ("", "asc", "desc"):
                 raise bad(
                     "sort", f"must be one of [{', '.join(attrs)}]", rule="enum", source="query", choices=list(attrs)

@@ -23,7 +23,7 @@ from harness import Emulators
 
 def rate(session, method, url, n, **kwargs):
     start = time.perf_counter()
-    for _ in range(n):
+    for _ignored in range(n):
         r = session.request(method, url, **kwargs)
         r.raise_for_status()
     return n / (time.perf_counter() - start)

@@ -162,7 +162,7 @@ class Portal(KongService):
         k = self.konnect
         ids = [
             sid
-            for (_, pid), pub in k.publications.items()
+            for (_ignored, pid), pub in k.publications.items()
             if pid == portal["id"]
             for sid in pub["auth_strategy_ids"] or []
         ]

@@ -465,11 +465,11 @@ def test_secrets_from_add_password_work_and_removed_ones_stop(entra, emulators):
 def test_discovery_is_never_faulted_but_tokens_are(entra, emulators):
     emulators.faults(fault_rate=1.0, fault_seed=3)
     try:
-        for _ in range(5):
+        for _ignored in range(5):
             assert entra.get("/%s/v2.0/.well-known/openid-configuration" % TENANT).status_code == 200
             assert entra.get("/common/discovery/keys").status_code == 200
         seen = set()
-        for _ in range(12):
+        for _ignored in range(12):
             try:
                 r = entra.v2(scope=GRAPH + "/.default", **entra.creds())
             except requests.ConnectionError:

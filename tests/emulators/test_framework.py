@@ -42,7 +42,7 @@ class Toy(Service):
 @pytest.fixture
 def toy(tmp_path):
     world = World(tmp_path)
-    world.ssl_context, world.ca_path, _ = make_tls(tmp_path)
+    world.ssl_context, world.ca_path, _ignored = make_tls(tmp_path)
     service = world.add_service(Toy(world))
     listener = world.listen(service)
     session = requests.Session()
@@ -53,7 +53,7 @@ def toy(tmp_path):
 
 
 def test_tls_is_verified_with_the_emulator_ca_only(toy):
-    world, _, url, session = toy
+    world, _ignored, url, session = toy
     assert session.get(url + "/items").status_code == 200
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(url + "/items", timeout=5)  # system trust does not know the emulator CA
@@ -63,7 +63,7 @@ def test_tls_is_verified_with_the_emulator_ca_only(toy):
 
 
 def test_routing_params_and_method_not_allowed(toy):
-    _, _service, url, session = toy
+    _ignored, _service, url, session = toy
     session.post(url + "/items", json={"a": 1})
     assert session.get(url + "/items/0").json() == {"a": 1}
     r = session.delete(url + "/items")
@@ -73,7 +73,7 @@ def test_routing_params_and_method_not_allowed(toy):
 
 
 def test_malformed_json_gets_the_service_error(toy):
-    _, service, url, session = toy
+    _ignored, service, url, session = toy
     r = session.post(url + "/items", data=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert r.json()["message"].startswith("Malformed JSON")
@@ -81,7 +81,7 @@ def test_malformed_json_gets_the_service_error(toy):
 
 
 def test_request_log_is_complete(toy):
-    world, _, url, session = toy
+    world, _ignored, url, session = toy
     session.post(url + "/items?x=1", json={"a": 1})
     session.get(url + "/items")
     lines = [json.loads(line) for line in world.log_path.read_text().splitlines()]
@@ -142,14 +142,14 @@ def test_a_lost_response_was_applied(toy):
     assert faults.count("lost") == lost
     # reads are never "lost": only 429 and 503 for them
     world.faults.configure(rate=1.0, seed=4)
-    statuses = {session.get(url + "/items").status_code for _ in range(20)}
+    statuses = {session.get(url + "/items").status_code for _ignored in range(20)}
     assert statuses <= {429, 503}
 
 
 def test_throttled_answers_carry_retry_after(toy):
-    world, _, url, session = toy
+    world, _ignored, url, session = toy
     world.rate_limiter.per_second = 2
-    statuses = [session.get(url + "/items") for _ in range(5)]
+    statuses = [session.get(url + "/items") for _ignored in range(5)]
     limited = [r for r in statuses if r.status_code == 429]
     assert limited, [r.status_code for r in statuses]
     assert all(r.headers["Retry-After"] == "1" for r in limited)
@@ -157,7 +157,7 @@ def test_throttled_answers_carry_retry_after(toy):
 
 def test_contract_rejects_bad_requests_and_flags_bad_responses(tmp_path):
     world = World(tmp_path)
-    world.ssl_context, world.ca_path, _ = make_tls(tmp_path)
+    world.ssl_context, world.ca_path, _ignored = make_tls(tmp_path)
 
     class Providers(Service):
         name = "konnect-like"

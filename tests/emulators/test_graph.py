@@ -421,7 +421,7 @@ def test_creator_owns_its_applications(emulators, g):
     assert [(o["id"], o["@odata.type"]) for o in owners] == [(g.claims["oid"], "#microsoft.graph.servicePrincipal")]
     refs = g("GET", "/applications/%s/owners/$ref" % app["id"]).json()["value"]
     assert refs == [GRAPH + "/v1.0/directoryObjects/" + g.claims["oid"]]
-    other_id, _ = identity(emulators, [])
+    other_id, _ignored = identity(emulators, [])
     other_sp = g("GET", "/servicePrincipals(appId='%s')" % other_id).json()
     ref = {"@odata.id": GRAPH + "/v1.0/directoryObjects/" + other_sp["id"]}
     assert g("POST", "/applications/%s/owners/$ref" % app["id"], json=ref).status_code == 204
@@ -686,7 +686,7 @@ def test_filter_select_and_quoting(g):
 
 def test_paging_with_next_link(g):
     tag = "page-%s" % uuid.uuid4().hex[:8]
-    ids = {g.new_app(tag)["id"] for _ in range(12)}
+    ids = {g.new_app(tag)["id"] for _ignored in range(12)}
     params = {"$filter": "startswith(displayName,'%s')" % tag, "$select": "id,displayName"}
     first = g("GET", "/applications", params=params).json()
     assert len(first["value"]) == 5  # the emulator's small default page
@@ -805,7 +805,7 @@ def _scripted_run(emu) -> list[tuple]:
         "scope": GRAPH + "/.default",
     }
     token_url = "%s/%s/oauth2/v2.0/token" % (ep["authority_host"], TENANT)
-    for _ in range(30):
+    for _ignored in range(30):
         try:
             r = session.post(token_url, data=form, verify=ep["ca_path"])
         except requests.ConnectionError:
@@ -831,7 +831,7 @@ def test_faults_are_reproducible_by_seed(start_emulators):
     a = _scripted_run(start_emulators("--fault-rate", "0.4", "--fault-seed", "11"))
     other = start_emulators("--fault-rate", "0.4", "--fault-seed", "11")
     assert _scripted_run(other) == a
-    assert {"429", "503", "lost"} <= {f for *_, f in a if f}
+    assert {"429", "503", "lost"} <= {f for *_rest, f in a if f}
     other.faults(fault_seed=12)  # a new seed restarts the draw with another sequence
     assert _scripted_run(other) != a
     other.faults(fault_seed=11)
@@ -843,7 +843,7 @@ def test_throttle_and_unavailable_bodies(emulators, g):
     emulators.faults(fault_rate=1.0, fault_seed=5)
     try:
         seen = {}
-        for _ in range(10):
+        for _ignored in range(10):
             r = g("GET", "/applications")
             seen[r.status_code] = r
     finally:
@@ -855,7 +855,7 @@ def test_throttle_and_unavailable_bodies(emulators, g):
     assert seen[503].headers["Retry-After"].isdigit()
     emulators.faults(rate_limit=2)
     try:
-        statuses = [g("GET", "/applications", params={"$top": "1"}).status_code for _ in range(6)]
+        statuses = [g("GET", "/applications", params={"$top": "1"}).status_code for _ignored in range(6)]
     finally:
         emulators.faults(rate_limit=0)
     assert 429 in statuses and statuses[0] == 200
@@ -866,7 +866,7 @@ def test_lost_write_happened(emulators, g):
     emulators.faults(fault_rate=1.0, fault_seed=1)
     lost = 0
     try:
-        for _ in range(40):
+        for _ignored in range(40):
             try:
                 g("POST", "/applications", json={"displayName": name})
             except requests.ConnectionError:

@@ -564,7 +564,7 @@ def test_verify_fails_without_the_graph_permission(emulators, k):
 def test_rate_limit_answers_like_kong(start_emulators):
     emu = start_emulators("--rate-limit", "3")
     c = konnect(emu)
-    answers = [c("GET", "/v2/dcr-providers") for _ in range(12)]
+    answers = [c("GET", "/v2/dcr-providers") for _ignored in range(12)]
     limited = [r for r in answers if r.status_code == 429]
     assert limited, [r.status_code for r in answers]
     r = limited[0]
@@ -587,7 +587,7 @@ def test_rate_limit_answers_like_kong(start_emulators):
 def test_injected_503_is_kongs(emulators, k):
     emulators.faults(fault_rate=1.0, fault_seed=3)
     try:
-        answers = [k("GET", "/v2/dcr-providers") for _ in range(8)]
+        answers = [k("GET", "/v2/dcr-providers") for _ignored in range(8)]
     finally:
         emulators.faults(fault_rate=0.0)
     unavailable = [r for r in answers if r.status_code == 503]

@@ -376,7 +376,7 @@ def test_dcr_application_round_trip(emulators, world):
     calls = [(x["service"], x["method"], x["path"]) for x in emulators.requests(mark)]
     assert ("entra", "POST", f"/{TENANT}/oauth2/v2.0/token") in calls
     assert ("graph", "POST", "/v1.0/applications") in calls
-    assert any(s == "graph" and p.endswith("/addPassword") for s, _, p in calls)
+    assert any(s == "graph" and p.endswith("/addPassword") for s, _ignored, p in calls)
     # the secret is shown once: never again
     assert "client_secret" not in c("GET", f"/api/v3/applications/{app['id']}").text
     assert secret not in json.dumps(emulators.state())

@@ -379,7 +379,7 @@ def test_bad_inputs_fail_with_one_line_and_no_write(clean):
     konnect = clean.endpoints["konnect_url"]
     headers = {"Authorization": "Bearer " + clean.endpoints["konnect_token"]}
     twin = {"name": "twin", "provider_type": "kongIdentity", "issuer": "https://idp.example.com"}
-    for _ in range(2):  # Konnect accepts duplicate provider names: make an ambiguous one
+    for _ignored in range(2):  # Konnect accepts duplicate provider names: make an ambiguous one
         answer = requests.post(
             konnect + "/v2/dcr-providers", json=twin, headers=headers, verify=clean.endpoints["ca_path"], timeout=30
         )

@@ -118,7 +118,7 @@ def test_validate_certs_false_warns_insecure(monkeypatch, capsys):
 
 
 def test_problem_json_becomes_one_line_with_fields_and_trace():
-    client, _session, _ = make_client(
+    client, _session, _ignored = make_client(
         (
             "POST",
             "/v2/dcr-providers",
@@ -142,7 +142,7 @@ def test_problem_json_becomes_one_line_with_fields_and_trace():
 
 
 def test_plain_message_body_and_401_hint():
-    client, _s, _ = make_client(("GET", "/v3/portals", FakeResponse(401, {"message": "Invalid credentials"})))
+    client, _s, _ignored = make_client(("GET", "/v3/portals", FakeResponse(401, {"message": "Invalid credentials"})))
     with pytest.raises(ApiError) as err:
         client.find_one("portal", "p")
     assert "HTTP 401: Invalid credentials" in str(err.value)
@@ -150,7 +150,7 @@ def test_plain_message_body_and_401_hint():
 
 
 def test_non_json_error_body_is_cut_to_one_line():
-    client, _s, _ = make_client(("GET", "/v3/apis", FakeResponse(400, "<html>\n<b>bad</b>\n</html>")))
+    client, _s, _ignored = make_client(("GET", "/v3/apis", FakeResponse(400, "<html>\n<b>bad</b>\n</html>")))
     with pytest.raises(ApiError, match=r"HTTP 400: <html> <b>bad</b> </html>"):
         client.list("/v3/apis")
 
@@ -189,7 +189,7 @@ def test_500_on_a_read_is_retried_but_not_other_4xx():
 
 
 def test_500_on_a_create_is_not_repeated():
-    client, session, _ = make_client(("POST", "/v2/dcr-providers", FakeResponse(500, {"message": "boom"})))
+    client, session, _ignored = make_client(("POST", "/v2/dcr-providers", FakeResponse(500, {"message": "boom"})))
     with pytest.raises(ApiError, match="HTTP 500"):
         client.create("dcr_provider", {"name": "azure-dcr"})
     assert len(session.writes()) == 1
@@ -197,7 +197,7 @@ def test_500_on_a_create_is_not_repeated():
 
 def test_lost_create_reply_is_re_read_by_name_not_repeated():
     lost = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('closed'))")
-    client, session, _ = make_client(
+    client, session, _ignored = make_client(
         ("POST", "/v2/dcr-providers", lost),
         ("GET", "/v2/dcr-providers", page([provider()])),
     )
@@ -208,7 +208,7 @@ def test_lost_create_reply_is_re_read_by_name_not_repeated():
 
 def test_lost_create_that_did_not_happen_is_sent_again():
     lost = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('closed'))")
-    client, session, _ = make_client(
+    client, session, _ignored = make_client(
         ("POST", "/v2/dcr-providers", lost),
         ("GET", "/v2/dcr-providers", page([])),
         ("POST", "/v2/dcr-providers", ok(provider(), 201)),
@@ -219,7 +219,7 @@ def test_lost_create_that_did_not_happen_is_sent_again():
 
 def test_lost_delete_reply_then_404_is_success():
     lost = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('closed'))")
-    client, session, _ = make_client(
+    client, session, _ignored = make_client(
         ("DELETE", "/v2/dcr-providers/" + uid(1), lost),
         ("DELETE", "/v2/dcr-providers/" + uid(1), problem(404, "Not Found", "Not Found")),
     )
@@ -232,7 +232,7 @@ def test_lost_delete_reply_then_404_is_success():
 
 def test_list_pages_until_total():
     items = [api(n) for n in range(250)]
-    client, session, _ = make_client(
+    client, session, _ignored = make_client(
         ("GET", "/v3/apis", page(items[:100], 1, total=250)),
         ("GET", "/v3/apis", page(items[100:200], 2, total=250)),
         ("GET", "/v3/apis", page(items[200:], 3, total=250)),
@@ -244,33 +244,33 @@ def test_list_pages_until_total():
 
 
 def test_list_without_total_stops_on_a_short_page():
-    client, session, _ = make_client(("GET", "/v3/apis", ok({"data": [api()]})))
+    client, session, _ignored = make_client(("GET", "/v3/apis", ok({"data": [api()]})))
     assert len(client.list("/v3/apis")) == 1 and len(session.calls) == 1
 
 
 def test_find_one_by_id_then_by_name_and_ambiguity():
-    client, _s, _ = make_client(("GET", "/v3/portals/" + uid(20), ok(portal())))
+    client, _s, _ignored = make_client(("GET", "/v3/portals/" + uid(20), ok(portal())))
     assert client.find_one("portal", uid(20))["name"] == "developer-portal"
     twins = [portal(21, "dup"), portal(22, "dup")]
-    client, _s, _ = make_client(("GET", "/v3/portals", page(twins)))
+    client, _s, _ignored = make_client(("GET", "/v3/portals", page(twins)))
     with pytest.raises(konnect.InputError, match=r"2 portals are named 'dup' \(ids: .*21, .*22\): give the id"):
         client.find_one("portal", "dup")
 
 
 def test_find_one_ignores_loose_server_matches():
-    client, _s, _ = make_client(("GET", "/v3/portals", page([portal(21, "Developer-Portal")])))
+    client, _s, _ignored = make_client(("GET", "/v3/portals", page([portal(21, "Developer-Portal")])))
     assert client.find_one("portal", "developer-portal") is None
 
 
 def test_find_many_uses_one_oeq_call_for_names():
-    client, session, _ = make_client(("GET", "/v3/portals", page([portal(20, "a"), portal(21, "b")])))
+    client, session, _ignored = make_client(("GET", "/v3/portals", page([portal(20, "a"), portal(21, "b")])))
     found = client.find_many("portal", ["b", "a", "c"])
     assert found["a"]["id"] == uid(20) and found["b"]["id"] == uid(21) and found["c"] is None
     assert session.calls[0]["params"]["filter[name][oeq]"] == "a,b,c"
 
 
 def test_find_many_dcr_providers_uses_eq_per_name():
-    client, session, _ = make_client(
+    client, session, _ignored = make_client(
         ("GET", "/v2/dcr-providers", page([provider(1, "a")])),
         ("GET", "/v2/dcr-providers", page([])),
     )
@@ -280,24 +280,24 @@ def test_find_many_dcr_providers_uses_eq_per_name():
 
 def test_resolve_apis_one_call_and_version_rules():
     apis = [api(30, "orders", "v1"), api(31, "orders", "v2"), api(32, "inventory", None), api(33, "inventory", "v9")]
-    client, session, _ = make_client(("GET", "/v3/apis", page(apis)))
+    client, session, _ignored = make_client(("GET", "/v3/apis", page(apis)))
     found = konnect.resolve_apis(client, [("orders", "v2"), ("inventory", None)])
     assert found[("orders", "v2")]["id"] == uid(31)
     assert found[("inventory", None)]["id"] == uid(32)  # the unversioned one
     assert len(session.calls) == 1
-    client, _s, _ = make_client(("GET", "/v3/apis", page(apis[:2])))
+    client, _s, _ignored = make_client(("GET", "/v3/apis", page(apis[:2])))
     with pytest.raises(konnect.InputError, match="API 'orders' is ambiguous: it has versions v1, v2; set api_version"):
         konnect.resolve_apis(client, [("orders", None)])
-    client, _s, _ = make_client(("GET", "/v3/apis", page(apis[:2])))
+    client, _s, _ignored = make_client(("GET", "/v3/apis", page(apis[:2])))
     with pytest.raises(konnect.InputError, match="API 'orders' has no version 'v3' \\(versions: v1, v2\\)"):
         konnect.resolve_apis(client, [("orders", "v3")])
-    client, _s, _ = make_client(("GET", "/v3/apis", page([])))
+    client, _s, _ignored = make_client(("GET", "/v3/apis", page([])))
     with pytest.raises(konnect.InputError, match="API 'nope' not found"):
         konnect.resolve_apis(client, [("nope", None)])
 
 
 def test_verify_provider_and_portal_url():
-    client, _session, _ = make_client(
+    client, _session, _ignored = make_client(
         ("POST", "/v2/dcr-providers/%s/verify" % uid(1), ok({"status": "success", "errors": []}))
     )
     assert client.verify_provider(uid(1)) == {"status": "success", "errors": []}
