@@ -3,6 +3,8 @@
 #   make demo    the whole setup against the local emulators, then a summary
 #   make test    every quality gate (what CI runs)
 #   make bench   performance figures
+#   make reliability   faults, interruptions, bad input, secrets, TLS, rate limit: figures
+#   make docs    the module and role reference as HTML in build/docs/html
 #
 # One target per gate: lint, changelog-lint, units, sanity, integration,
 # playbooks, molecule, importer, docs-lint.
@@ -31,8 +33,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv importer-venv collection demo test bench lint changelog-lint units sanity integration \
-	playbooks molecule importer docs-lint build clean
+.PHONY: help venv importer-venv collection demo test bench reliability lint changelog-lint units sanity integration \
+	playbooks molecule importer docs-lint docs build clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -70,6 +72,12 @@ demo: venv collection
 
 bench: venv collection
 	$(BIN)/python tests/bench.py
+
+# the full sizes (20 fault seeds, every kill point, every bad input); make test runs a bounded
+# part through tests/integration/test_reliability.py. RELIABILITY_ARGS="--seeds 5" and the like.
+RELIABILITY_ARGS ?=
+reliability: venv collection
+	$(BIN)/python tests/reliability.py $(RELIABILITY_ARGS)
 
 test: lint changelog-lint units sanity integration playbooks molecule importer docs-lint
 	@echo "make test: every gate passed"
@@ -112,6 +120,21 @@ importer: build importer-venv
 
 docs-lint: venv collection
 	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+
+# The reference: antsibull-docs writes RST from the plugin and role docs (plus docs/docsite),
+# Sphinx turns it into HTML. No conf.py: the settings are the -D options; docs/sphinx/ holds the
+# start page and the two ansible docsite labels the generated pages refer to.
+DOCS_OUT := $(BUILD)/docs
+docs: venv collection
+	rm -rf $(DOCS_OUT) && mkdir -p $(DOCS_OUT)/rst
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --fail-on-error \
+		--no-add-antsibull-docs-version --dest-dir $(DOCS_OUT)/rst konnect.devportal
+	cp docs/sphinx/*.rst $(DOCS_OUT)/rst/
+	$(BIN)/sphinx-build -M html $(DOCS_OUT)/rst $(DOCS_OUT) -C -q -W --keep-going -j auto \
+		-D project=konnect.devportal -D extensions=sphinx_antsibull_ext -D html_theme=alabaster \
+		-D pygments_style=ansible -D highlight_language=YAML+Jinja -D html_show_sphinx=0 \
+		-D html_copy_source=0 -D html_title="konnect.devportal documentation"
+	@echo "make docs: $(DOCS_OUT)/html/index.html"
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache
