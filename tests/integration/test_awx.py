@@ -376,7 +376,10 @@ def test_ansible_builder_makes_a_build_context_and_finds_the_requirements(tmp_pa
 
     # the collection as the image will have it: the tarball installed; what introspection finds there
     installed = tmp_path / "installed"
-    run([VENV_BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", installed, ee / tarball], tmp_path)
+    run(
+        [VENV_BIN / "ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", installed, ee / tarball],
+        tmp_path,
+    )
     found = yaml.safe_load(run([VENV_BIN / "ansible-builder", "introspect", "--sanitize", installed], tmp_path))
     assert found["system"] == []
     assert sorted(line.split(">=")[0] for line in found["python"]) == sorted(wanted), found
