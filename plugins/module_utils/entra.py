@@ -389,7 +389,7 @@ def _assign(graph, sp_id, resource_id, role_id, fresh):
             return
         except ResponseLost:
             # Graph refuses a second identical assignment, so sending it again can't duplicate it
-            if role_id in (read_consent_roles(graph, sp_id).get(resource_id) or {}):
+            if role_id in (read_consent_roles(graph, sp_id, fresh=fresh).get(resource_id) or {}):
                 return
         except ApiError as exc:
             if is_conflict(exc):
@@ -398,9 +398,10 @@ def _assign(graph, sp_id, resource_id, role_id, fresh):
     raise ApiError("POST %s: the reply was lost three times; rerun the task" % path)
 
 
-def read_consent_roles(graph, sp_id):
+def read_consent_roles(graph, sp_id, fresh=False):
     roles = {}
-    for item in graph.list("/servicePrincipals/%s/appRoleAssignments" % sp_id, {"$select": "id,appRoleId,resourceId"}):
+    params = {"$select": "id,appRoleId,resourceId"}
+    for item in graph.list("/servicePrincipals/%s/appRoleAssignments" % sp_id, params, fresh=fresh):
         roles.setdefault(item["resourceId"], {})[item["appRoleId"]] = item["id"]
     return roles
 
@@ -419,8 +420,10 @@ def _grant(graph, sp_id, resource_id, scopes, fresh):
         except ApiError as exc:
             if not is_conflict(exc):
                 raise
-            # one grant per (client, resource): it appeared meanwhile, so add our scopes to it
-            existing = _find_grant(graph, sp_id, resource_id)
+            # one grant per (client, resource): it appeared meanwhile (or a request whose reply
+            # was lost made it, and it is not listed yet while Graph replicates), so wait for it
+            # and add our scopes to it
+            existing = _find_grant(graph, sp_id, resource_id, wait=fresh)
             if existing is None:
                 raise
             _top_up_grant(graph, existing, scopes)
@@ -428,13 +431,24 @@ def _grant(graph, sp_id, resource_id, scopes, fresh):
     raise ApiError("POST /oauth2PermissionGrants: the reply was lost three times; rerun the task")
 
 
-def _find_grant(graph, sp_id, resource_id):
-    for grant in graph.list(
-        "/oauth2PermissionGrants", {"$filter": "clientId eq %s" % odata_string(sp_id)}, needs=READ_GRANTS
-    ):
-        if grant.get("resourceId") == resource_id and grant.get("consentType") == "AllPrincipals":
-            return grant
-    return None
+def _find_grant(graph, sp_id, resource_id, wait=False):
+    """The AllPrincipals grant of SP_ID on RESOURCE_ID, or None.
+
+    ``wait``: it is known to exist, so while it is not listed (replication) look again, with
+    backoff, for up to ``replication_timeout`` seconds.
+    """
+    deadline = graph.clock() + graph.replication_timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        for grant in graph.list(
+            "/oauth2PermissionGrants", {"$filter": "clientId eq %s" % odata_string(sp_id)}, needs=READ_GRANTS
+        ):
+            if grant.get("resourceId") == resource_id and grant.get("consentType") == "AllPrincipals":
+                return grant
+        if not wait or graph.clock() >= deadline:
+            return None
+        graph.sleep(min(max(0.0, deadline - graph.clock()), 0.5 * (2 ** min(attempt - 1, 4))))
 
 
 def _top_up_grant(graph, grant, scopes):

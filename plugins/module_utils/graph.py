@@ -349,7 +349,8 @@ class GraphClient:
             raise
         except ValueError as exc:
             raise InputError(
-                "Cannot sign in at %s: %s. Check authority_host and tenant_id" % (authority, _first_line(exc))
+                "Cannot sign in at %s: %s. Check authority_host and tenant_id (or AZURE_AUTHORITY_HOST and "
+                "AZURE_TENANT): the tenant must be your Directory (tenant) ID" % (authority, _first_line(exc))
             ) from None
         except (RuntimeError, requests.RequestException, msal.exceptions.MsalError) as exc:
             # MSAL raises on a 5xx answer from the token endpoint
@@ -418,12 +419,16 @@ class GraphClient:
         response = self.request("GET", path, params=params, expect=expect, needs=needs, fresh=fresh)
         return None if response.status_code == 404 else response.json()
 
-    def list(self, path, params=None, needs=READ_APPS, headers=None):
-        """Every item of a collection, following ``@odata.nextLink`` until it is absent."""
+    def list(self, path, params=None, needs=READ_APPS, headers=None, fresh=False):
+        """Every item of a collection, following ``@odata.nextLink`` until it is absent.
+
+        ``fresh``: the collection belongs to an object created moments ago (a new service
+        principal's appRoleAssignments), so a 404 while it replicates is waited out.
+        """
         items = []
         next_path, next_params = path, params
         while next_path:
-            body = self.request("GET", next_path, params=next_params, needs=needs, headers=headers).json()
+            body = self.request("GET", next_path, params=next_params, needs=needs, headers=headers, fresh=fresh).json()
             items.extend(body.get("value") or [])
             next_path, next_params = body.get("@odata.nextLink"), None
         return items

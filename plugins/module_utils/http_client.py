@@ -86,6 +86,21 @@ class HttpClient:
         self.verify = (ca_path or True) if validate_certs else False
         self.request_count = 0
 
+    def fork(self):
+        """A client with the same settings and headers on a session of its own (for another thread)."""
+        clone = HttpClient(
+            self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            max_wait=self.max_wait,
+            describe_error=self.describe_error,
+            sleep=self.sleep,
+        )
+        clone.verify = self.verify
+        clone.session.headers.update(self.session.headers)
+        return clone
+
     def url(self, path):
         if path.startswith("https://") or path.startswith("http://"):
             return path

@@ -23,7 +23,9 @@ __metaclass__ = type
 
 import contextlib
 import re
+import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -53,8 +55,14 @@ except ImportError:  # pragma: no cover - reported when a query is given
 
 REGIONS = ("us", "eu", "au", "me", "in", "sg")
 PAGE_SIZE = 100
-# Values joined into one ``filter[...][oeq]`` list call; more are split into several calls.
-OEQ_CHUNK = 40
+# Values joined into one ``filter[...][oeq]`` list call: at most this many, and at most this
+# many characters (about 50 UUIDs), so the URL stays far below common server limits; more
+# values are split into several calls.
+OEQ_CHUNK = 100
+OEQ_CHARS = 2000
+# A batch of writes (API publications) goes out over at most this many connections at once,
+# each thread with its own HTTP session.
+PARALLEL_WRITES = 8
 NONE_STRATEGY = "none"
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 AZURE_ISSUER_RE = re.compile(r"^https://sts\.windows\.net/([0-9a-fA-F-]{36})$")
@@ -183,12 +191,46 @@ class KonnectClient:
             describe_error=describe_konnect_error,
             **http_options,
         )
-        self.http.session.headers["Authorization"] = "Bearer %s" % token
+        if token is not None:
+            self.http.session.headers["Authorization"] = "Bearer %s" % token
         self.http.session.headers["Accept"] = "application/json, application/problem+json"
 
     @property
     def request_count(self):
         return self.http.request_count
+
+    def fork(self):
+        """A client with the same settings and token on an HTTP session of its own."""
+        return KonnectClient(self.http.base_url, None, http=self.http.fork())
+
+    def parallel(self, jobs, workers=PARALLEL_WRITES):
+        """Run JOBS (callables taking a client) on up to WORKERS threads; their outcomes in order.
+
+        Each thread has a client of its own (``requests`` sessions are not shared
+        between threads). An outcome is ``(True, value)`` or ``(False, ApiError)``;
+        other exceptions propagate. A single job runs in this thread, on this client.
+        """
+        if len(jobs) <= 1 or workers <= 1:
+            return [_outcome(job, self) for job in jobs]
+        local = threading.local()
+        forks = []
+        lock = threading.Lock()
+
+        def run(job):
+            client = getattr(local, "client", None)
+            if client is None:
+                client = local.client = self.fork()
+                with lock:
+                    forks.append(client)
+            return _outcome(job, client)
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+                return list(pool.map(run, jobs))
+        finally:
+            for client in forks:
+                self.http.request_count += client.request_count
+                client.http.session.close()
 
     def request(self, method, path, expect=(200,), **kwargs):
         """Send one request; the parsed JSON body, or None when it has none."""
@@ -362,9 +404,24 @@ def not_found(kind, ref):
     return InputError("%s %r not found in Konnect: check the name (or id) and the region" % (KINDS[kind].label, ref))
 
 
-def _chunks(values, size=OEQ_CHUNK):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def _outcome(job, client):
+    try:
+        return True, job(client)
+    except ApiError as exc:
+        return False, exc
+
+
+def _chunks(values, size=OEQ_CHUNK, chars=OEQ_CHARS):
+    """VALUES in runs of at most SIZE values and CHARS characters once comma-joined."""
+    chunk, length = [], 0
+    for value in values:
+        if chunk and (len(chunk) >= size or length + 1 + len(value) > chars):
+            yield chunk
+            chunk, length = [], 0
+        length += len(value) + (1 if chunk else 0)
+        chunk.append(value)
+    if chunk:
+        yield chunk
 
 
 # -- input checks ---------------------------------------------------------------
@@ -678,6 +735,10 @@ def publication_key(item):
 def plan_publications(module, items):
     """Reconcile many publications with one lookup per kind and one publication list.
 
+    The writes (PUT or DELETE, one per publication to change) go out in parallel
+    over a few connections (``PARALLEL_WRITES``); when some fail, the others are
+    still applied and the error names every failed publication.
+
     ``items``: dicts with ``api``, ``api_version``, ``portal``, ``auth_strategy``
     (None = the portal's default, ``"none"`` = no application auth),
     ``visibility``, ``auto_approve_registrations`` (None = keep, or the API
@@ -702,6 +763,7 @@ def plan_publications(module, items):
 
     changed = False
     results = []
+    writes = []  # (index in results, job)
     before_all, after_all = {}, {}
     for index, item in enumerate(items):
         key = keys[index]
@@ -713,8 +775,8 @@ def plan_publications(module, items):
         ids["api_version"] = api.get("version")
         if item.get("state", "present") == "absent":
             action = "deleted" if existing else "unchanged"
-            if existing and not module.check_mode:
-                client.unpublish(api["id"], portal["id"])
+            if existing:
+                writes.append((index, _unpublish_job(api["id"], portal["id"])))
             before_all[key], after_all[key] = (have or "absent"), "absent"
             results.append(dict(ids, action=action, published=False))
             changed = changed or bool(existing)
@@ -724,12 +786,44 @@ def plan_publications(module, items):
             action, obj = "unchanged", existing
         else:
             action = "updated" if existing else "created"
-            obj = want if module.check_mode else client.publish(api["id"], portal["id"], want)
+            obj = want
+            writes.append((index, _publish_job(api["id"], portal["id"], want)))
             changed = True
         before_all[key] = have if have is not None else "absent"
         after_all[key] = want
         results.append(dict(obj or {}, action=action, published=True, **ids))
+    if writes and not module.check_mode:
+        outcomes = client.parallel([job for _index, job in writes])
+        failed = []
+        for (index, _job), (ok, value) in zip(writes, outcomes, strict=True):
+            if not ok:
+                if len(writes) == 1:
+                    raise value
+                failed.append("%s: %s" % (keys[index], value))
+            elif results[index]["published"]:
+                results[index] = dict(value or {}, **_ids_of(results[index]))
+        if failed:
+            done = len(writes) - len(failed)
+            raise ApiError(
+                "%d of %d publication writes failed (the other %d were applied; rerun to retry): %s"
+                % (len(failed), len(writes), done, "; ".join(failed))
+            )
     return changed, results, {"before": before_all, "after": after_all}
+
+
+def _publish_job(api_id, portal_id, body):
+    return lambda client: client.publish(api_id, portal_id, body)
+
+
+def _unpublish_job(api_id, portal_id):
+    return lambda client: client.unpublish(api_id, portal_id)
+
+
+RESULT_IDS = ("action", "published", "api_id", "portal_id", "api_name", "portal_name", "api_version")
+
+
+def _ids_of(result):
+    return dict((k, result[k]) for k in RESULT_IDS)
 
 
 def _desired_publication(item, portal, strategies, have):
@@ -751,14 +845,23 @@ def _desired_publication(item, portal, strategies, have):
 
 
 def _current_publications(client, apis, portals):
-    """``{(api_id, portal_id): publication}`` with one list call (per 40 APIs)."""
+    """``{(api_id, portal_id): publication}`` with one list call (per about 50 APIs).
+
+    Filtered by API and portal, so only the publications in question come back.
+    """
     api_ids = sorted(set(a["id"] for a in apis))
     portal_ids = set(p["id"] for p in portals)
     out = {}
-    if len(api_ids) == 1 and len(portal_ids) == 1:
-        filter_sets = [merge(eq("api_id", api_ids[0]), eq("portal_id", next(iter(portal_ids))))]
+    if len(portal_ids) == 1:
+        by_portal = eq("portal_id", next(iter(portal_ids)))
+    elif len(list(_chunks(sorted(portal_ids)))) == 1:
+        by_portal = oeq("portal_id", sorted(portal_ids))
     else:
-        filter_sets = [oeq("api_id", chunk) for chunk in _chunks(api_ids)]
+        by_portal = {}  # too many portals for one filter: the ones in question are picked below
+    if len(api_ids) == 1:
+        filter_sets = [merge(eq("api_id", api_ids[0]), by_portal)]
+    else:
+        filter_sets = [merge(oeq("api_id", chunk), by_portal) for chunk in _chunks(api_ids)]
     for filters in filter_sets:
         for item in client.publications(filters):
             if item.get("portal_id") in portal_ids:

@@ -19,7 +19,11 @@ description:
     Konnect's default on the first publish); O(auth_strategy) left out means the portal's
     default strategy.
   - Give one publication with O(api) and O(portal), or many with O(publications); a list is
-    reconciled with one lookup per kind of object and one read of the current publications.
+    reconciled with one lookup per kind of object and one read of the current publications
+    (a list call covers about 50 APIs), so a rerun costs the same few requests whatever the
+    number of APIs.
+  - The writes of a list go out in parallel, over at most 8 connections. When some fail, the
+    others are still applied, and the error names every publication that failed.
 author:
   - konnect.devportal contributors (@konnect-devportal)
 options:

@@ -237,11 +237,18 @@ def check_input(params):
         raise InputError("ttl.value must be 1 or more")
 
 
-def resolve_provider(module):
-    """The DCR provider object (a placeholder in check mode when it is still to be created)."""
+def resolve_provider(module, current=None):
+    """The DCR provider object (a placeholder in check mode when it is still to be created).
+
+    When the strategy already names this provider (its ``dcr_provider`` holds the id, name
+    and type) and the issuer is given, that is all this module needs: no lookup.
+    """
     ref = module.params.get("dcr_provider")
     if not ref:
         return None
+    named = (current or {}).get("dcr_provider") or {}
+    if named.get("id") and ref in (named.get("id"), named.get("name")) and module.params.get("issuer"):
+        return named
     return resolve_refs(module.client, "dcr_provider", [ref], module.check_mode, planned=True)[ref]
 
 
@@ -354,7 +361,7 @@ def main():
                 "or create a new strategy with another name"
                 % (params["name"], current.get("strategy_type"), params["strategy_type"])
             )
-        provider = resolve_provider(module)
+        provider = resolve_provider(module, current)
         desired = desired_view(params, provider)
         if provider and provider.get("planned"):
             module.warn("DCR provider %r does not exist yet; check mode assumes it is created first" % provider["name"])

@@ -13,6 +13,7 @@ requirements:
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -26,12 +27,22 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.tasks = []
+        self.started = {}
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.started[task._uuid] = time.monotonic()
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self.started[task._uuid] = time.monotonic()
 
     def _add(self, result, status):
         res = dict(result._result)
+        started = self.started.get(result._task._uuid)
         self.tasks.append(
             {
                 "name": result._task.get_name(),
+                # seconds from the task's start to this result (the bench's per-task figures)
+                "seconds": round(time.monotonic() - started, 3) if started is not None else None,
                 "action": result._task.action,
                 "host": result._host.get_name(),
                 "status": status,

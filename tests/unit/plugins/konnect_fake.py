@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -43,25 +44,42 @@ class FakeResponse:
 
 
 class FakeSession:
-    """Answers from STEPS: ``(method, path, FakeResponse or exception)`` in order."""
+    """Answers from STEPS: ``(method, path, FakeResponse or exception)`` in order.
+
+    Writes that follow each other in STEPS may come in any order: a module sends a
+    batch of writes in parallel (several threads share this one fake).
+    """
 
     def __init__(self, steps=()):
         self.steps = list(steps)
         self.headers = {}
         self.verify = True
         self.calls = []
+        self.lock = threading.Lock()
 
     def add(self, *steps):
         self.steps.extend(steps)
         return self
 
     def request(self, method, url, params=None, json=None, timeout=None, **kwargs):
-        path = urlsplit(url).path
+        with self.lock:
+            return self._answer(method, urlsplit(url).path, params, json, timeout)
+
+    def _answer(self, method, path, params, json, timeout):
         self.calls.append(
             dict(method=method, path=path, params=dict(params or {}), json=copy.deepcopy(json), timeout=timeout)
         )
         assert self.steps, "unexpected request %s %s" % (method, path)
-        want_method, want_path, answer = self.steps.pop(0)
+        index = 0
+        if method != "GET":
+            # the first of the writes that come next in STEPS with this method and path
+            for position, (step_method, step_path, _answer) in enumerate(self.steps):
+                if step_method == "GET":
+                    break
+                if (step_method, step_path) == (method, path):
+                    index = position
+                    break
+        want_method, want_path, answer = self.steps.pop(index)
         assert (method, path) == (want_method, want_path), "expected %s %s, got %s %s" % (
             want_method,
             want_path,
@@ -71,6 +89,9 @@ class FakeSession:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def close(self):
+        """The module closes the sessions of its write threads (here: this one)."""
 
     def writes(self):
         return [c for c in self.calls if c["method"] != "GET"]

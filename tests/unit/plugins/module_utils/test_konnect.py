@@ -345,3 +345,38 @@ def test_connect_serves_modules_with_their_own_argspec(monkeypatch):
         client = konnect.connect(module)
     assert client.http.base_url == "https://me.api.konghq.com"
     assert client.http.session.headers["Authorization"] == "Bearer " + TOKEN
+
+
+def test_oeq_chunks_are_bounded_by_count_and_length():
+    ids = [uid(n) for n in range(120)]
+    chunks = list(konnect._chunks(ids))
+    assert [len(c) for c in chunks] == [54, 54, 12]  # 36-character UUIDs, 2000 characters a call
+    assert all(len(",".join(c)) <= konnect.OEQ_CHARS for c in chunks)
+    names = ["api-%d" % n for n in range(150)]
+    assert [len(c) for c in konnect._chunks(names)] == [100, 50]
+    assert list(konnect._chunks([])) == []
+
+
+def test_parallel_runs_jobs_on_forked_sessions_in_order_and_counts_their_requests(monkeypatch):
+    client, session, _sleeps = make_client(*[("PUT", "/v3/x/%d" % n, ok({"n": n})) for n in range(12)])
+    monkeypatch.setattr(requests, "Session", lambda: session)  # the forks' sessions
+    client.http.request_count = 5
+    jobs = [lambda c, n=n: c.request("PUT", "/v3/x/%d" % n, json={}) for n in range(12)]
+    outcomes = client.parallel(jobs, workers=4)
+    assert outcomes == [(True, {"n": n}) for n in range(12)]
+    assert client.request_count == 5 + 12 and session.done()
+    # every thread had its own client, with the same token and TLS settings
+    fork = client.fork()
+    assert fork.http is not client.http and fork.http.session.headers["Authorization"] == "Bearer " + TOKEN
+    assert fork.http.verify == client.http.verify
+
+
+def test_parallel_returns_api_errors_as_outcomes(monkeypatch):
+    client, session, _sleeps = make_client(
+        ("PUT", "/v3/x/0", ok({})), ("PUT", "/v3/x/1", problem(403, "Forbidden", "no")), ("PUT", "/v3/x/2", ok({}))
+    )
+    monkeypatch.setattr(requests, "Session", lambda: session)
+    jobs = [lambda c, n=n: c.request("PUT", "/v3/x/%d" % n, json={}) for n in range(3)]
+    outcomes = client.parallel(jobs, workers=3)
+    assert [ok_ for ok_, _value in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1][1], ApiError) and outcomes[1][1].status == 403

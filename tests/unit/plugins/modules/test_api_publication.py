@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
-from konnect_fake import api, ok, page, portal, publication, strategy, uid
+from konnect_fake import api, ok, page, portal, problem, publication, strategy, uid
 
 from ansible_collections.konnect.devportal.plugins.modules import api_publication
 
@@ -163,3 +163,56 @@ def test_list_form_refuses_duplicates(run):
 def test_single_and_list_forms_are_exclusive(run):
     out, session = run(api_publication.main, dict(ARGS, publications=[dict(api="a", portal="b")]))
     assert fails(out, "mutually exclusive") and session.calls == []
+
+
+MANY = [api(100 + n, "api-%02d" % n, "v1") for n in range(12)]
+
+
+def many_lookups():
+    return (
+        ("GET", "/v3/apis", page(MANY)),
+        ("GET", "/v3/portals", page([DEV, PARTNER])),
+        ("GET", "/v2/application-auth-strategies", page([STRATEGY])),
+        ("GET", "/v3/api-publications", page([])),
+    )
+
+
+def many_items():
+    return [
+        dict(
+            api=a["name"],
+            api_version="v1",
+            portal=("developer-portal", "partner-portal")[n % 2],
+            auth_strategy="azure-dcr",
+        )
+        for n, a in enumerate(MANY)
+    ]
+
+
+def test_list_form_sends_its_writes_in_parallel_and_returns_them_in_order(run):
+    puts = [
+        ("PUT", "/v3/apis/%s/publications/%s" % (a["id"], (DEV, PARTNER)[n % 2]["id"]), ok({"visibility": "private"}))
+        for n, a in enumerate(MANY)
+    ]
+    out, session = run(api_publication.main, dict(publications=many_items()), *many_lookups(), *puts)
+    assert out["changed"] is True and len(session.writes()) == 12
+    assert [p["api_name"] for p in out["publications"]] == [a["name"] for a in MANY]
+    assert all(p["action"] == "created" and p["visibility"] == "private" for p in out["publications"])
+    # one list call per kind, whatever the number of APIs; publications filtered by API and portal
+    assert [c["method"] for c in session.calls[:4]] == ["GET"] * 4
+    assert session.calls[3]["params"]["filter[portal_id][oeq]"] == ",".join(sorted([uid(20), uid(21)]))
+
+
+def test_list_form_applies_the_other_writes_and_names_every_failed_one(run):
+    puts = [
+        (
+            "PUT",
+            "/v3/apis/%s/publications/%s" % (a["id"], (DEV, PARTNER)[n % 2]["id"]),
+            problem(403, "Forbidden", "not an API Publisher") if n in (3, 7) else ok({}),
+        )
+        for n, a in enumerate(MANY)
+    ]
+    out, session = run(api_publication.main, dict(publications=many_items()), *many_lookups(), *puts)
+    assert fails(out, "2 of 12 publication writes failed", "the other 10 were applied")
+    assert fails(out, "api-03 v1 -> partner-portal: PUT", "api-07 v1 -> partner-portal: PUT", "HTTP 403")
+    assert len(session.writes()) == 12

@@ -175,3 +175,21 @@ def test_absent_deletes_then_is_idempotent(run):
     assert out["changed"] is True
     out, session = run(auth_strategy.main, dict(name="azure-dcr", state="absent"), ("GET", PATH, page([])))
     assert out["changed"] is False and session.writes() == []
+
+
+def test_rerun_with_the_issuer_given_needs_no_provider_lookup(run):
+    # the strategy names its provider (id, name, type): with the issuer given, one request in all
+    out, session = run(auth_strategy.main, dict(ARGS, issuer=ISSUER), ("GET", PATH, page([strategy()])))
+    assert out["changed"] is False and len(session.calls) == 1
+
+
+def test_a_strategy_on_another_provider_still_looks_the_provider_up(run):
+    other = provider(2, name="other-dcr")
+    out, session = run(
+        auth_strategy.main,
+        dict(ARGS, issuer=ISSUER),
+        ("GET", PATH, page([strategy(provider_obj=other)])),
+        ("GET", PROVIDERS, page([provider()])),
+        ("PATCH", PATH + "/" + uid(10), ok(strategy())),
+    )
+    assert out["changed"] is True and session.writes()[0]["json"] == {"dcr_provider_id": uid(1)}
