@@ -25,8 +25,9 @@ import re
 import urllib.parse
 import uuid
 
-import directory as dirmod
 import jwt
+
+import directory as dirmod
 from framework import Request, Response, Service, route
 
 TENANT = r"/(?P<tenant>[^/]+)"

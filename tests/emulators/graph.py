@@ -24,9 +24,10 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-import directory as dirmod
 import jwt
 import yaml
+
+import directory as dirmod
 from contract import SPECS_DIR, Contract
 from framework import Request, Response, Service, route
 

@@ -32,6 +32,7 @@ import urllib.parse
 import uuid
 
 import requests
+
 from contract import Contract
 from framework import Request, Response, Service, iso, route
 

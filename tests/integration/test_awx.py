@@ -33,9 +33,10 @@ from pathlib import Path
 import ansible_runner
 import pytest
 import yaml
-from harness import ROOT, ensure_collection_path
 from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from harness import ROOT, ensure_collection_path
 
 VENV_BIN = Path(sys.executable).parent
 INVENTORY = ROOT / "docs" / "examples" / "inventory"

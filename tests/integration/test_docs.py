@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from harness import ROOT, Emulators, ensure_collection_path, run_playbook
 
 DOCS = ROOT / "docs"

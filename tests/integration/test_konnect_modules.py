@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+
 from harness import run_playbook
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import collections
 
-from harness import run_playbook
-
 from bench import MAX_RERUN_GROWTH, MAX_RERUN_REQUESTS, SETUP, api_name, is_write, publications
+from harness import run_playbook
 
 
 def setup(emulators, n):

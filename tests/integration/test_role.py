@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from harness import ROOT, run_playbook
 
 INVENTORY = ROOT / "docs" / "examples" / "inventory"

@@ -13,10 +13,9 @@ from ansible.module_utils.testing import patch_module_args
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import graph_fake
-from graph_fake import AUTHORITY, AUTOMATION_ID, AUTOMATION_SECRET, GRAPH, TENANT, FakeResponse, graph_error
-
 from ansible_collections.konnect.devportal.plugins.module_utils import graph as graph_utils
 from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError
+from graph_fake import AUTHORITY, AUTOMATION_ID, AUTOMATION_SECRET, GRAPH, TENANT, FakeResponse, graph_error
 
 # the fixtures
 fake_time = graph_fake.fake_time

@@ -12,6 +12,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.konnect.devportal.plugins.module_utils import konnect
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, HttpClient
 from konnect_fake import (
     BASE,
     ISSUER,
@@ -27,9 +30,6 @@ from konnect_fake import (
     provider,
     uid,
 )
-
-from ansible_collections.konnect.devportal.plugins.module_utils import konnect
-from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, HttpClient
 
 
 def make_client(*steps):

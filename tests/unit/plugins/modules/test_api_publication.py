@@ -8,9 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
-from konnect_fake import api, ok, page, portal, problem, publication, strategy, uid
-
 from ansible_collections.konnect.devportal.plugins.modules import api_publication
+from konnect_fake import api, ok, page, portal, problem, publication, strategy, uid
 
 run = konnect_fake.run  # the fixture
 ORDERS, ORDERS2, PAYMENTS = api(30, "orders", "v1"), api(31, "orders", "v2"), api(32, "payments", "v1")

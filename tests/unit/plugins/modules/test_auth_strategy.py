@@ -9,9 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
-from konnect_fake import ISSUER, api, ok, page, portal, problem, provider, publication, strategy, uid
-
 from ansible_collections.konnect.devportal.plugins.modules import auth_strategy
+from konnect_fake import ISSUER, api, ok, page, portal, problem, provider, publication, strategy, uid
 
 run = konnect_fake.run  # the fixture
 PATH = "/v2/application-auth-strategies"

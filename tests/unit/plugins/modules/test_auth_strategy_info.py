@@ -8,9 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
-from konnect_fake import page, strategy
-
 from ansible_collections.konnect.devportal.plugins.modules import auth_strategy_info
+from konnect_fake import page, strategy
 
 run = konnect_fake.run  # the fixture
 PATH = "/v2/application-auth-strategies"

@@ -8,9 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import graph_fake
-from graph_fake import ROLES, SCOPES, TENANT
-
 from ansible_collections.konnect.devportal.plugins.modules import azure_app_registration as module
+from graph_fake import ROLES, SCOPES, TENANT
 
 # the fixtures
 fake_time = graph_fake.fake_time

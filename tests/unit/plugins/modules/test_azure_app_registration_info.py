@@ -9,7 +9,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import graph_fake
-
 from ansible_collections.konnect.devportal.plugins.modules import azure_app_registration as registration
 from ansible_collections.konnect.devportal.plugins.modules import azure_app_registration_info as module
 

@@ -10,7 +10,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import graph_fake
-
 from ansible_collections.konnect.devportal.plugins.modules import azure_app_secret as module
 
 # the fixtures

@@ -9,9 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
-from konnect_fake import ISSUER, SECRET, TENANT, ok, page, problem, provider, strategy, uid
-
 from ansible_collections.konnect.devportal.plugins.modules import dcr_provider
+from konnect_fake import ISSUER, SECRET, TENANT, ok, page, problem, provider, strategy, uid
 
 run = konnect_fake.run  # the fixture
 PATH = "/v2/dcr-providers"

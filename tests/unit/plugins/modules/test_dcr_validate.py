@@ -14,9 +14,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import graph_fake
-from graph_fake import AUTHORITY, AUTOMATION_ID, AUTOMATION_SECRET, GRAPH, ROLES, TENANT, FakeResponse
-
 from ansible_collections.konnect.devportal.plugins.modules import dcr_validate as module
+from graph_fake import AUTHORITY, AUTOMATION_ID, AUTOMATION_SECRET, GRAPH, ROLES, TENANT, FakeResponse
 
 # the fixtures
 fake_time = graph_fake.fake_time

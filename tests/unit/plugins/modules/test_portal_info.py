@@ -8,9 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
-from konnect_fake import page, portal
-
 from ansible_collections.konnect.devportal.plugins.modules import portal_info
+from konnect_fake import page, portal
 
 run = konnect_fake.run  # the fixture
 
