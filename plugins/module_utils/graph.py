@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import contextlib
 import datetime
 import email.utils
 import json
@@ -29,8 +28,9 @@ import time
 import traceback
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.konnect.devportal.plugins.module_utils.common import BaseModule, InputError, one_line
 from ansible_collections.konnect.devportal.plugins.module_utils.http_client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -53,16 +53,6 @@ except ImportError:  # pragma: no cover - reported when a token is needed
     WELL_KNOWN_AUTHORITY_HOSTS = frozenset()
     HAS_MSAL = False
     MSAL_IMPORT_ERROR = traceback.format_exc()
-
-try:
-    import jmespath
-
-    HAS_JMESPATH = True
-    JMESPATH_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported when a query is given
-    jmespath = None
-    HAS_JMESPATH = False
-    JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
@@ -94,10 +84,6 @@ SIGN_IN_HINTS = {
     7000218: "no credential was sent: set client_secret or a client certificate",
 }
 AUTOMATION_CREDENTIAL = "client_secret (AZURE_SECRET)"
-
-
-class InputError(Exception):
-    """The user's input cannot be carried out; the message says what to change."""
 
 
 # -- connection options -----------------------------------------------------------
@@ -192,13 +178,13 @@ def describe_graph_error(response):
     try:
         body = response.json()
     except ValueError:
-        return None, " ".join((response.text or "").split())[:200] or response.reason, request_id
+        return None, one_line(response.text or "")[:200] or response.reason, request_id
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return None, response.reason, request_id
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = inner.get("request-id") or request_id
-    message = " ".join(str(error.get("message") or response.reason).split())
+    message = one_line(error.get("message") or response.reason)
     return error.get("code"), message, request_id
 
 
@@ -521,8 +507,10 @@ def _first_line(value):
 # -- the module base ------------------------------------------------------------------
 
 
-class AzureModule(AnsibleModule):
+class AzureModule(BaseModule):
     """An ``AnsibleModule`` with the Azure connection options and one Graph client per run."""
+
+    ERRORS = (ApiError, InputError)
 
     def __init__(self, argument_spec=None, required_together=None, **kwargs):
         spec = azure_argument_spec()
@@ -558,33 +546,3 @@ class AzureModule(AnsibleModule):
                 replication_timeout=params["replication_timeout"],
             )
         return self._graph
-
-    @contextlib.contextmanager
-    def failures(self):
-        """Turn API and input errors into one-line ``fail_json`` messages, without a traceback."""
-        message = None
-        try:
-            yield
-        except (ApiError, InputError) as exc:
-            message = str(exc)
-        if message is not None:
-            self.fail_json(msg=message)
-
-    def result(self, changed, diff_value=None, **values):
-        """The module result; the diff only with --diff."""
-        out = dict(changed=changed, **values)
-        if self._diff and diff_value is not None:
-            out["diff"] = diff_value
-        return out
-
-
-def apply_query(data, query):
-    """DATA filtered by the JMESPath QUERY (as ``az ... --query``), for the _info modules."""
-    if not HAS_JMESPATH:
-        raise InputError(missing_required_lib("jmespath"))
-    try:
-        return jmespath.search(query, data)
-    except jmespath.exceptions.JMESPathError as exc:
-        raise InputError(
-            "query %r is not a valid JMESPath expression: %s" % (query, " ".join(str(exc).split()))
-        ) from None

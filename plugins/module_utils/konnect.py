@@ -21,14 +21,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import re
 import threading
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.konnect.devportal.plugins.module_utils.common import (
+    HAS_JMESPATH,
+    JMESPATH_IMPORT_ERROR,
+    BaseModule,
+    InputError,
+    apply_query,
+    one_line,
+)
 from ansible_collections.konnect.devportal.plugins.module_utils.http_client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -42,16 +48,6 @@ from ansible_collections.konnect.devportal.plugins.module_utils.reconcile import
     merge,
     subset,
 )
-
-try:
-    import jmespath
-
-    HAS_JMESPATH = True
-    JMESPATH_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported when a query is given
-    jmespath = None
-    HAS_JMESPATH = False
-    JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
 REGIONS = ("us", "eu", "au", "me", "in", "sg")
 PAGE_SIZE = 100
@@ -83,10 +79,6 @@ INSECURE_WARNING = (
     "validate_certs=false: TLS certificates of the Konnect API are not verified, which is insecure "
     "(anyone on the network path can read the token). Use ca_path to trust a private CA instead."
 )
-
-
-class InputError(Exception):
-    """The user's input cannot be carried out; the message says what to change."""
 
 
 class Kind:
@@ -132,29 +124,23 @@ def describe_konnect_error(response):
     try:
         body = response.json()
     except ValueError:
-        text = " ".join((response.text or "").split())[:200]
+        text = one_line(response.text or "")[:200]
         return None, text or response.reason, None
     if not isinstance(body, dict):
         return None, response.reason, None
-    title = _one_line(body.get("title"))
-    detail = _one_line(body.get("detail") or body.get("message"))
+    title = one_line(body.get("title"))
+    detail = one_line(body.get("detail") or body.get("message"))
     problems = []
     for item in body.get("invalid_parameters") or []:
         if isinstance(item, dict):
             field = item.get("field") or "?"
-            problems.append("%s: %s" % (field, _one_line(item.get("reason") or item.get("rule") or "invalid")))
+            problems.append("%s: %s" % (field, one_line(item.get("reason") or item.get("rule") or "invalid")))
     message = detail or ""
     if problems:
         message = "%s (%s)" % (message, "; ".join(problems)) if message else "; ".join(problems)
     code = title if title and title != detail else None
-    request_id = _one_line(body.get("instance")) or response.headers.get("x-kong-request-id")
+    request_id = one_line(body.get("instance")) or response.headers.get("x-kong-request-id")
     return code, message or response.reason, request_id
-
-
-def _one_line(value):
-    if value is None:
-        return None
-    return " ".join(str(value).split())
 
 
 HINTS = {
@@ -487,32 +473,16 @@ def connect(module):
     )
 
 
-class KonnectModule(AnsibleModule):
+class KonnectModule(BaseModule):
     """An ``AnsibleModule`` with the Konnect connection options and one client per run."""
+
+    ERRORS = (ApiError, InputError)
 
     def __init__(self, argument_spec=None, **kwargs):
         spec = konnect_argument_spec()
         spec.update(argument_spec or {})
         super(KonnectModule, self).__init__(argument_spec=spec, **kwargs)
         self.client = connect(self)
-
-    @contextlib.contextmanager
-    def failures(self):
-        """Turn API and input errors into one-line ``fail_json`` messages, without a traceback."""
-        message = None
-        try:
-            yield
-        except (ApiError, InputError) as exc:
-            message = str(exc)
-        if message is not None:
-            self.fail_json(msg=message)
-
-    def result(self, changed, diff_value=None, **values):
-        """The module result; the diff only with --diff."""
-        out = dict(changed=changed, **values)
-        if self._diff and diff_value is not None:
-            out["diff"] = diff_value
-        return out
 
 
 def _silence_insecure_request_warnings():
@@ -525,21 +495,13 @@ def _silence_insecure_request_warnings():
         pass
 
 
-def apply_query(module, data, query):
-    """``data`` filtered by the JMESPath ``query``, for the _info modules."""
-    if not HAS_JMESPATH:
-        module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
-    try:
-        return jmespath.search(query, data)
-    except jmespath.exceptions.JMESPathError as exc:
-        raise InputError("query %r is not a valid JMESPath expression: %s" % (query, _one_line(exc))) from None
-
-
 def info_result(module, key, items):
     """An _info result: the list under KEY, plus ``query_result`` when a query was given."""
     result = {key: items}
     if module.params.get("query"):
-        result["query_result"] = apply_query(module, items, module.params["query"])
+        if not HAS_JMESPATH:
+            module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+        result["query_result"] = apply_query(items, module.params["query"])
     return dict(changed=False, **result)
 
 

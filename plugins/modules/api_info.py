@@ -24,13 +24,9 @@ options:
     description:
       - Only the API with this version.
     type: str
-  query:
-    description:
-      - A JMESPath expression applied to RV(apis); its value is returned as RV(query_result).
-      - Needs the C(jmespath) Python library.
-    type: str
 extends_documentation_fragment:
   - konnect.devportal.konnect
+  - konnect.devportal.query
   - konnect.devportal.attributes.INFO_MODULE
   - konnect.devportal.attributes.KONNECT_GROUP
 seealso:

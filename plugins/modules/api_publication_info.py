@@ -33,16 +33,11 @@ options:
     description:
       - Only the publications that use this auth strategy, by name or id.
     type: str
-  query:
-    description:
-      - A JMESPath expression applied to RV(publications); its value is returned as
-        RV(query_result).
-      - Needs the C(jmespath) Python library.
-    type: str
 notes:
   - An API, portal or auth strategy that does not exist matches no publication.
 extends_documentation_fragment:
   - konnect.devportal.konnect
+  - konnect.devportal.query
   - konnect.devportal.attributes.INFO_MODULE
   - konnect.devportal.attributes.KONNECT_GROUP
 seealso:

@@ -35,12 +35,6 @@ options:
   display_name:
     description: Every app with this display name.
     type: str
-  query:
-    description:
-      - A JMESPath expression applied to RV(applications), as C(az ... --query) does; its
-        value is returned as RV(query_result).
-      - Needs the Python library C(jmespath).
-    type: str
   caller_only:
     description:
       - Return only RV(caller), the automation identity, and read no app registration. That
@@ -50,6 +44,7 @@ options:
     default: false
 extends_documentation_fragment:
   - konnect.devportal.azure
+  - konnect.devportal.query
   - konnect.devportal.attributes.INFO_MODULE
   - konnect.devportal.attributes.AZURE_GROUP
 seealso:
@@ -140,6 +135,7 @@ query_result:
   type: raw
 """
 
+from ansible_collections.konnect.devportal.plugins.module_utils.common import apply_query
 from ansible_collections.konnect.devportal.plugins.module_utils.entra import (
     access_map,
     describe_access,
@@ -151,7 +147,7 @@ from ansible_collections.konnect.devportal.plugins.module_utils.entra import (
     read_consent,
     secret_view,
 )
-from ansible_collections.konnect.devportal.plugins.module_utils.graph import AzureModule, apply_query
+from ansible_collections.konnect.devportal.plugins.module_utils.graph import AzureModule
 
 APP_KEYS = ("unique_name", "app_id", "object_id", "display_name")
 FIELDS = "id,appId,displayName,uniqueName,signInAudience,requiredResourceAccess,passwordCredentials"

@@ -20,13 +20,9 @@ options:
       - The portal's name, or its id. Left out, every portal is returned.
       - A name that matches nothing returns an empty list.
     type: str
-  query:
-    description:
-      - A JMESPath expression applied to RV(portals); its value is returned as RV(query_result).
-      - Needs the C(jmespath) Python library.
-    type: str
 extends_documentation_fragment:
   - konnect.devportal.konnect
+  - konnect.devportal.query
   - konnect.devportal.attributes.INFO_MODULE
   - konnect.devportal.attributes.KONNECT_GROUP
 """

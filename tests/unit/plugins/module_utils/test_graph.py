@@ -300,13 +300,6 @@ def test_times_parse_graph_fractions_and_format_utc():
     assert graph_utils.odata_string("O'Brien") == "'O''Brien'"
 
 
-def test_query_applies_jmespath_and_explains_bad_expressions():
-    data = [{"app_id": "a", "consent_granted": False}, {"app_id": "b", "consent_granted": True}]
-    assert graph_utils.apply_query(data, "[?consent_granted].app_id") == ["b"]
-    with pytest.raises(graph_utils.InputError, match="not a valid JMESPath"):
-        graph_utils.apply_query(data, "[?")
-
-
 def test_module_fails_in_one_line_without_secret(graph, fake_time, capsys):
     from ansible_collections.konnect.devportal.plugins.modules import azure_app_registration_info as info
 

@@ -11,6 +11,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.konnect.devportal.plugins.module_utils import konnect
@@ -341,7 +342,7 @@ def test_connect_serves_modules_with_their_own_argspec(monkeypatch):
     spec = konnect.konnect_argument_spec()
     spec["tenant_id"] = dict(type="str")
     with patch_module_args({"konnect_token": TOKEN, "konnect_region": "me", "tenant_id": TENANT}):
-        module = konnect.AnsibleModule(argument_spec=spec)
+        module = AnsibleModule(argument_spec=spec)
         client = konnect.connect(module)
     assert client.http.base_url == "https://me.api.konghq.com"
     assert client.http.session.headers["Authorization"] == "Bearer " + TOKEN
