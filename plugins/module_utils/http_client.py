@@ -180,6 +180,25 @@ class HttpClient:
         return self._backoff(attempt)
 
 
+def poll(attempt, timeout, sleep=None, clock=None, first_delay=1.0, max_delay=8.0):
+    """Call ATTEMPT, which returns ``(value, done)``, until done or TIMEOUT seconds have passed.
+
+    Returns ``(value, seconds waited)`` of the last attempt. For what no request can hurry,
+    such as Entra ID's replication of a new credential.
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    start = clock()
+    delay = first_delay
+    while True:
+        value, done = attempt()
+        remaining = start + timeout - clock()
+        if done or remaining <= 0:
+            return value, clock() - start
+        sleep(min(delay, remaining))
+        delay = min(delay * 2, max_delay)
+
+
 def _parse_retry_after(value):
     value = value.strip()
     try:

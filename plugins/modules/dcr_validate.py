@@ -109,8 +109,11 @@ notes:
   - Konnect's connection options are O(konnect_token), O(konnect_region) and O(konnect_url); the
     Azure ones name the automation identity (used only for the C(admin_consent) check) and the
     sign-in host O(authority_host). The tenant comes from O(tenant_id), else from the provider's issuer.
-  - New credentials can take a moment to work everywhere in Entra ID; token requests answered
-    with AADSTS700016 or AADSTS7000215 are retried for up to O(replication_timeout) seconds.
+  - New credentials and consent can take a moment to work everywhere in Entra ID. For up to
+    O(replication_timeout) seconds, token requests answered with AADSTS700016 or AADSTS7000215 are
+    retried, Konnect's verification is repeated while it fails that way (an unknown secret or app),
+    and the consent is read again while it looks missing. A check that passes only after waiting
+    says so in its C(detail); a real misconfiguration of this kind fails after that time.
 seealso:
   - module: konnect.devportal.dcr_provider
   - module: konnect.devportal.auth_strategy
@@ -177,6 +180,7 @@ tenant_id:
 
 import contextlib
 import re
+import time
 import uuid
 
 from ansible_collections.konnect.devportal.plugins.module_utils.entra import (
@@ -192,7 +196,7 @@ from ansible_collections.konnect.devportal.plugins.module_utils.graph import (
     InputError,
     https_url,
 )
-from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, HttpClient
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, HttpClient, poll
 from ansible_collections.konnect.devportal.plugins.module_utils.konnect import (
     AZURE_ISSUER_RE,
     KonnectClient,
@@ -202,14 +206,13 @@ from ansible_collections.konnect.devportal.plugins.module_utils.konnect import (
     konnect_base_url,
     portal_url,
 )
-from ansible_collections.konnect.devportal.plugins.module_utils.konnect import (
-    InputError as KonnectInputError,
-)
 from ansible_collections.konnect.devportal.plugins.module_utils.tokens import TokenError, validate_v1_client
 
 OWNED_BY = "Application.ReadWrite.OwnedBy"
 USER_READ = "User.Read"
 COOKIE_RE = re.compile(r"portalaccesstoken=([^;,\s]+)")
+# how Entra ID answers for a secret or app it has not replicated yet (AADSTS7000215, AADSTS700016)
+REPLICATION_SIGNS = ("AADSTS7000215", "AADSTS700016", "invalid client secret", "was not found in the directory")
 
 
 class Checks:
@@ -227,13 +230,17 @@ class Checks:
 
     @contextlib.contextmanager
     def run(self, name, ok_detail):
-        """Record NAME as passed with OK_DETAIL, or failed with the error's one line."""
+        """Record NAME as passed with OK_DETAIL, or failed with the error's one line.
+
+        The block may append remarks to the list it gets; they follow OK_DETAIL.
+        """
+        remarks = []
         try:
-            yield
-        except (ApiError, InputError, KonnectInputError, TokenError) as exc:
+            yield remarks
+        except (ApiError, InputError, TokenError) as exc:
             self.add(name, False, str(exc))
         else:
-            self.add(name, True, ok_detail)
+            self.add(name, True, " ".join([ok_detail] + ["(%s)" % r for r in remarks]).strip())
 
     def failed(self):
         return [c for c in self.results if not c["ok"]]
@@ -262,10 +269,7 @@ def main():
         module.fail_json(msg="konnect_token is required: set it, or the KONNECT_TOKEN (or KONNECT_SPAT) variable")
     result = None
     with module.failures():
-        try:
-            result = validate(module)
-        except KonnectInputError as exc:
-            raise InputError(str(exc)) from None
+        result = validate(module)
     failed = [c["name"] for c in result["checks"] if not c["ok"]]
     if failed:
         details = "; ".join("%s: %s" % (c["name"], c["detail"]) for c in result["checks"] if not c["ok"])
@@ -290,11 +294,21 @@ def validate(module):
     client_id = (provider.get("dcr_config") or {}).get("initial_client_id")
     tenant_id = check_issuer(checks, provider, p["tenant_id"])
 
-    with checks.run("provider_verify", "Konnect verified the provider"):
-        answer = konnect.verify_provider(provider["id"])
+    with checks.run("provider_verify", "Konnect verified the provider") as passed:
+        answer, waited = poll(
+            lambda: verified(konnect.verify_provider(provider["id"])),
+            p["replication_timeout"],
+            sleep=time.sleep,
+            clock=time.monotonic,
+        )
         if answer.get("status") != "success":
             errors = "; ".join(str(e) for e in answer.get("errors") or []) or "no reason given"
-            raise InputError("Konnect's verification %s: %s" % (answer.get("status") or "failed", errors))
+            raise InputError(
+                "Konnect's verification %s: %s%s"
+                % (answer.get("status") or "failed", errors, replication_note(waited, p["replication_timeout"]))
+            )
+        if waited:
+            passed.append("after %ds of Entra ID replication" % round(waited))
 
     strategy = None
     if p["auth_strategy"]:
@@ -391,13 +405,26 @@ def check_consent(module, checks, client_id, claims):
         checks.add("admin_consent", False, "the provider has no initial_client_id")
         return
     if automation:
-        with checks.run("admin_consent", "%s has admin consent for %s and %s" % (client_id, OWNED_BY, USER_READ)):
-            missing = missing_consent(module.graph, client_id)
+        with checks.run(
+            "admin_consent", "%s has admin consent for %s and %s" % (client_id, OWNED_BY, USER_READ)
+        ) as passed:
+            graph = module.graph
+            graph_sp = load_api(graph, GRAPH_APP_ID)
+            # consent given seconds ago may not be listed yet
+            missing, waited = poll(
+                lambda: done_when_empty(missing_consent(graph, graph_sp, client_id)),
+                p["replication_timeout"],
+                sleep=graph.sleep,
+                clock=graph.clock,
+            )
             if missing:
                 raise InputError(
                     "the initial client %s lacks admin consent for Microsoft Graph %s: grant it "
-                    "(azure_app_registration with grant_admin_consent: true)" % (client_id, " and ".join(missing))
+                    "(azure_app_registration with grant_admin_consent: true)%s"
+                    % (client_id, " and ".join(missing), replication_note(waited, p["replication_timeout"]))
                 )
+            if waited:
+                passed.append("after %ds of Entra ID replication" % round(waited))
     elif claims is not None:
         with checks.run("admin_consent", "the token of %s carries the role %s" % (client_id, OWNED_BY)):
             if OWNED_BY not in (claims.get("roles") or []):
@@ -409,12 +436,33 @@ def check_consent(module, checks, client_id, claims):
         checks.skip("admin_consent", "neither the automation identity nor initial_client_secret is given")
 
 
-def missing_consent(graph, client_id):
+def verified(answer):
+    """Konnect's verify answer, and whether it is final: a failure that reads like a credential
+    Entra ID has not replicated yet (unknown secret or app) is not."""
+    if answer.get("status") == "success":
+        return answer, True
+    text = " ".join(str(e) for e in answer.get("errors") or []).lower()
+    return answer, not any(sign.lower() in text for sign in REPLICATION_SIGNS)
+
+
+def done_when_empty(missing):
+    return missing, not missing
+
+
+def replication_note(waited, timeout):
+    if not waited:
+        return ""
+    return (
+        " (still so after %ds: Entra ID replicates new credentials and consent within seconds to minutes, "
+        "raise replication_timeout (%ds) if they are that new)" % (round(waited), timeout)
+    )
+
+
+def missing_consent(graph, graph_sp, client_id):
     """The Graph permissions Konnect's DCR needs that the client's service principal lacks."""
     sp = find_service_principal(graph, client_id)
     if sp is None:
         return ["%s (application) and %s (delegated) - it has no service principal" % (OWNED_BY, USER_READ)]
-    graph_sp = load_api(graph, GRAPH_APP_ID)
     held = read_consent(graph, sp["id"]).get(graph_sp["id"]) or {"roles": {}, "grant": None}
     missing = []
     if permission_table(graph_sp, "Role").get(OWNED_BY) not in held["roles"]:

@@ -44,6 +44,8 @@ class Konnect:
             }
         ]
         self.verify = {"status": "success", "errors": []}
+        self.verify_answers = []  # answered first, one per call, before self.verify
+        self.verify_calls = 0
         self.applications = {}
         self.fail_token_for_new_clients = False
         self.headers = {}
@@ -72,7 +74,8 @@ class Konnect:
             if parts.path.startswith(collection + "/"):
                 rest = parts.path[len(collection) + 1 :]
                 if rest.endswith("/verify"):
-                    return FakeResponse(200, self.verify)
+                    self.verify_calls += 1
+                    return FakeResponse(200, self.verify_answers.pop(0) if self.verify_answers else self.verify)
                 found = [i for i in items if i["id"] == rest]
                 return (
                     FakeResponse(200, found[0]) if found else FakeResponse(404, {"status": 404, "title": "Not Found"})
@@ -151,7 +154,8 @@ def world(graph, fake_time, monkeypatch):
 
 
 @pytest.fixture
-def validate(world, capsys, monkeypatch):
+def validate(world, capsys, monkeypatch, fake_time):
+    monkeypatch.setattr(module, "time", fake_time)
     from ansible.module_utils.common import warnings as ansible_warnings
     from ansible.module_utils.testing import patch_module_args
 
@@ -236,12 +240,49 @@ def test_a_wrong_initial_secret_fails_the_token_check(validate, world):
     assert "Wrong-Secret-Value-000" not in out
 
 
-def test_konnect_verify_failure_is_named(validate, world):
-    world.verify = {"status": "failed", "errors": ["invalid client secret"]}
+def test_konnect_verify_failure_is_named_at_once_when_it_is_not_replication(validate, world):
+    world.verify = {"status": "failed", "errors": ["issuer metadata could not be fetched"]}
     result, _out = validate()
     assert result["msg"] == (
-        "DCR validation failed (provider_verify): provider_verify: Konnect's verification failed: invalid client secret"
+        "DCR validation failed (provider_verify): provider_verify: Konnect's verification failed: "
+        "issuer metadata could not be fetched"
     )
+    assert world.verify_calls == 1
+
+
+def test_a_secret_entra_id_does_not_know_yet_is_waited_for(validate, world, fake_time):
+    unknown = {"status": "failed", "errors": ["AADSTS7000215: Invalid client secret provided."]}
+    world.verify_answers = [unknown, unknown]
+    result, _out = validate()
+    check = by_name(result)["provider_verify"]
+    assert check["ok"] is True and world.verify_calls == 3
+    assert check["detail"] == "Konnect verified the provider (after 3s of Entra ID replication)"
+    assert fake_time.slept == [1.0, 2.0]
+
+
+def test_a_secret_still_unknown_after_replication_timeout_fails_saying_how_long(validate, world, fake_time):
+    world.verify = {"status": "failed", "errors": ["invalid client secret"]}
+    result, _out = validate(replication_timeout=10)
+    assert result["msg"] == (
+        "DCR validation failed (provider_verify): provider_verify: Konnect's verification failed: invalid client "
+        "secret (still so after 10s: Entra ID replicates new credentials and consent within seconds to minutes, "
+        "raise replication_timeout (10s) if they are that new)"
+    )
+    assert world.verify_calls == 5 and fake_time.slept == [1.0, 2.0, 4.0, 3.0]  # the last at the deadline
+
+
+def test_consent_given_seconds_ago_is_waited_for(validate, world, fake_time, monkeypatch):
+    assignment = world.graph.assignments.pop("a-1")
+    sleep = fake_time.sleep
+
+    def sleep_then_replicate(seconds):
+        sleep(seconds)
+        world.graph.assignments["a-1"] = assignment
+
+    monkeypatch.setattr(fake_time, "sleep", sleep_then_replicate)
+    result, _out = validate()
+    check = by_name(result)["admin_consent"]
+    assert check["ok"] is True and check["detail"].endswith("(after 1s of Entra ID replication)")
 
 
 def test_missing_consent_is_named_from_graph(validate, world):
