@@ -42,6 +42,9 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # APIs users name every day, looked up by their (tenant-independent) appId
 WELL_KNOWN_APIS = {"microsoft graph": GRAPH_APP_ID}
 KINDS = (("Role", "application"), ("Scope", "delegated"))
+# a write Graph refuses to repeat (one SP per app, one assignment per role, one grant per
+# resource) is sent again after a lost reply, re-reading in between; at most this often
+LOST_REPLY_ATTEMPTS = 5
 
 
 def is_uuid(value):
@@ -266,7 +269,7 @@ def find_service_principal(graph, app_id, fresh=False):
 
 def create_service_principal(graph, app_id, fresh):
     """POST the app's service principal; Graph allows one per appId, so a retry can't duplicate it."""
-    for _attempt in range(3):
+    for _attempt in range(LOST_REPLY_ATTEMPTS):
         try:
             return graph.post("/servicePrincipals", {"appId": app_id}, fresh=fresh)
         except ResponseLost:
@@ -280,7 +283,7 @@ def create_service_principal(graph, app_id, fresh):
             if found:
                 return found
             raise
-    raise ApiError("POST /servicePrincipals: the reply was lost three times; rerun the task")
+    raise ApiError("POST /servicePrincipals: the reply was lost %d times; rerun the task" % LOST_REPLY_ATTEMPTS)
 
 
 # -- admin consent -------------------------------------------------------------------------
@@ -383,7 +386,7 @@ def apply_consent(graph, sp_id, actions, fresh):
 def _assign(graph, sp_id, resource_id, role_id, fresh):
     body = {"principalId": sp_id, "resourceId": resource_id, "appRoleId": role_id}
     path = "/servicePrincipals/%s/appRoleAssignedTo" % resource_id
-    for _attempt in range(3):
+    for _attempt in range(LOST_REPLY_ATTEMPTS):
         try:
             graph.post(path, body, needs=ASSIGN_APP_ROLES, fresh=fresh)
             return
@@ -395,7 +398,7 @@ def _assign(graph, sp_id, resource_id, role_id, fresh):
             if is_conflict(exc):
                 return
             raise
-    raise ApiError("POST %s: the reply was lost three times; rerun the task" % path)
+    raise ApiError("POST %s: the reply was lost %d times; rerun the task" % (path, LOST_REPLY_ATTEMPTS))
 
 
 def read_consent_roles(graph, sp_id, fresh=False):
@@ -408,7 +411,7 @@ def read_consent_roles(graph, sp_id, fresh=False):
 
 def _grant(graph, sp_id, resource_id, scopes, fresh):
     body = {"clientId": sp_id, "consentType": "AllPrincipals", "resourceId": resource_id, "scope": " ".join(scopes)}
-    for _attempt in range(3):
+    for _attempt in range(LOST_REPLY_ATTEMPTS):
         try:
             graph.post("/oauth2PermissionGrants", body, needs=GRANT_DELEGATED, fresh=fresh)
             return
@@ -428,7 +431,7 @@ def _grant(graph, sp_id, resource_id, scopes, fresh):
                 raise
             _top_up_grant(graph, existing, scopes)
             return
-    raise ApiError("POST /oauth2PermissionGrants: the reply was lost three times; rerun the task")
+    raise ApiError("POST /oauth2PermissionGrants: the reply was lost %d times; rerun the task" % LOST_REPLY_ATTEMPTS)
 
 
 def _find_grant(graph, sp_id, resource_id, wait=False):
