@@ -1016,6 +1016,18 @@ BAD_INPUT = [
         "expect": ["2 app registrations are named 'Twin DCR'", "unique_name"],
     },
     {
+        "id": "module-new-app-display-name-taken",
+        "seed": _twins("Twin DCR"),
+        "module": {
+            "konnect.devportal.azure_app_registration": {
+                "unique_name": "twin-dcr",
+                "display_name": "Twin DCR",
+                "api_permissions": [{"api": "Microsoft Graph", "application": ["Application.ReadWrite.OwnedBy"]}],
+            }
+        },
+        "expect": ["display_name 'Twin DCR'", "6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", "allow_duplicate_display_name"],
+    },
+    {
         "id": "module-provider-v2-issuer",
         "module": {
             "konnect.devportal.dcr_provider": {
@@ -1101,6 +1113,8 @@ BAD_INPUT_BOUNDED = [
     "automation-lacks-graph-permission",
     "module-display-name-ambiguous",
     "module-provider-issuer-trailing-slash",
+    "apps-with-the-same-display-name",
+    "strategy-in-use-on-cleanup",
 ]
 
 

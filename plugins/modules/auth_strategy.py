@@ -111,6 +111,8 @@ options:
     description:
       - V(present) creates or updates the strategy; V(absent) deletes it.
       - Deleting fails, naming them, while API publications use the strategy.
+      - In check mode such a delete is reported as a change, with a warning naming the publications,
+        because an earlier task of the same run may unpublish them.
     type: str
     choices: [present, absent]
     default: present
@@ -329,11 +331,17 @@ def delete(module, current):
     if current is not None:
         users = module.client.publications(eq("auth_strategy_id", current["id"]))
         if users:
-            raise InputError(
-                "auth strategy %r is used by the API publications %s: unpublish them "
-                "(konnect.devportal.api_publication state=absent) or publish them with another auth_strategy first"
-                % (params["name"], ", ".join(describe_publications(module.client, users)))
+            in_use = "auth strategy %r is used by the API publications %s" % (
+                params["name"],
+                ", ".join(describe_publications(module.client, users)),
             )
+            if not module.check_mode:
+                raise InputError(
+                    in_use + ": unpublish them (konnect.devportal.api_publication state=absent) or publish them "
+                    "with another auth_strategy first"
+                )
+            # an earlier task of the same run may unpublish them; check mode cannot know
+            module.warn("check mode: %s; it can be deleted only once they are unpublished" % in_use)
     try:
         changed, diff_value = ensure_absent(
             module, "auth_strategy", current, current_view(current) if current else None

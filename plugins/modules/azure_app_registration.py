@@ -51,6 +51,14 @@ options:
         and lists their appIds. Entra ID may also show a new app to a name search only after a
         few seconds, so a rerun that quick could create a second app - use O(unique_name).
     type: str
+  allow_duplicate_display_name:
+    description:
+      - With O(unique_name), creating the app fails, naming their appIds, when other app
+        registrations already have its display name, because the admin consent prompt, the
+        portal and Konnect would show them alike. Set this to create it anyway.
+      - Only a creation reads the display names (one request); an existing app is never refused.
+    type: bool
+    default: false
   sign_in_audience:
     description:
       - Who may sign in; V(AzureADMyOrg) is single tenant ("Accounts in this organizational
@@ -315,6 +323,7 @@ def main():
                 ),
             ),
             purge_permissions=dict(type="bool", default=False),
+            allow_duplicate_display_name=dict(type="bool", default=False),
             grant_admin_consent=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             permanently_delete=dict(type="bool", default=False),
@@ -389,6 +398,8 @@ def ensure_app(module, app, current_access, declared):
     if app is None:
         body = dict(fields, requiredResourceAccess=required_resource_access(declared, []))
         body.setdefault("displayName", p["unique_name"])
+        if p["unique_name"] and not p["allow_duplicate_display_name"]:
+            refuse_taken_display_name(module.graph, body["displayName"], p["unique_name"])
         if module.check_mode:
             return True, dict(body, id=None, appId=None, uniqueName=p["unique_name"]), True
         app, created = create_app(module, body)
@@ -399,6 +410,17 @@ def ensure_app(module, app, current_access, declared):
     if patch and not module.check_mode:
         module.graph.patch("/applications/%s" % app["id"], patch)
     return bool(patch), dict(app, **patch), False
+
+
+def refuse_taken_display_name(graph, display_name, unique_name):
+    others = find_apps_by_name(graph, display_name, "appId,displayName")
+    if others:
+        raise InputError(
+            "display_name %r is already used by %d app registration(s) (appIds: %s), so a new app with "
+            "unique_name %r would look the same in the consent prompt, the portal and Konnect: choose another "
+            "display_name, rename or delete those apps, or set allow_duplicate_display_name"
+            % (display_name, len(others), ", ".join(sorted(a["appId"] for a in others)), unique_name)
+        )
 
 
 def ensure_service_principal(module, app, app_created):

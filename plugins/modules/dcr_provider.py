@@ -116,6 +116,8 @@ options:
     description:
       - V(present) creates or updates the provider; V(absent) deletes it.
       - Deleting fails, naming them, while auth strategies use the provider.
+      - In check mode such a delete is reported as a change, with a warning naming the strategies,
+        because an earlier task of the same run may delete them.
     type: str
     choices: [present, absent]
     default: present
@@ -341,11 +343,14 @@ def main():
             if current is not None:
                 users = module.client.strategies_using_provider(current["id"])
                 if users:
-                    raise InputError(
-                        "DCR provider %r is used by auth strategies %s: delete them first "
-                        "(konnect.devportal.auth_strategy state=absent)"
-                        % (params["name"], ", ".join(repr(s.get("name")) for s in users))
+                    in_use = "DCR provider %r is used by auth strategies %s" % (
+                        params["name"],
+                        ", ".join(repr(s.get("name")) for s in users),
                     )
+                    if not module.check_mode:
+                        raise InputError(in_use + ": delete them first (konnect.devportal.auth_strategy state=absent)")
+                    # an earlier task of the same run may delete them; check mode cannot know
+                    module.warn("check mode: %s; it can be deleted only once they are deleted" % in_use)
             view = current_view(current, {}) if current else None
             changed, diff_value = ensure_absent(module, "dcr_provider", current, view)
             module.exit_json(**module.result(changed, diff_value, dcr_provider={}, secret_sent=False))

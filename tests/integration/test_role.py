@@ -322,6 +322,63 @@ def test_cleanup_removes_what_the_role_made_and_a_second_run_changes_nothing(emu
     assert writes(emulators, mark) == []
 
 
+def test_cleanup_in_check_mode_reports_every_deletion_and_writes_nothing(emulators):
+    ensure_set_up(emulators)
+    before = tenant_state(emulators)
+    mark = emulators.mark()
+    result = ok(run(emulators, CLEANUP, check=True))
+    assert result.changed() == 5  # publication, strategy, provider, secret, app
+    assert writes(emulators, mark) == []
+    assert tenant_state(emulators) == before
+
+
+def test_cleanup_stops_before_any_write_when_others_use_the_strategy_or_the_provider(emulators):
+    """Someone made a strategy on the role's provider and published another API with its strategy."""
+    ensure_set_up(emulators)
+    strategy = """
+    - name: Another strategy on the role's provider
+      konnect.devportal.auth_strategy:
+        name: made-by-hand
+        strategy_type: openid_connect
+        dcr_provider: azure-dcr-dev
+        issuer: https://sts.windows.net/%s
+        credential_claim: [appid]
+        scopes: [openid]
+        auth_methods: [client_credentials]
+        state: "{{ state }}"
+""" % emulators.endpoints["tenant_id"]
+    publication = """
+    - name: Another API published with the role's strategy
+      konnect.devportal.api_publication:
+        api: orders
+        api_version: v1
+        portal: partner-portal
+        auth_strategy: azure-dcr-dev
+        state: "{{ state }}"
+"""
+    head = "- hosts: localhost\n  gather_facts: false\n  tasks:"
+    made = run_playbook(head + strategy + publication, env=emulators.env(), extra_vars={"state": "present"})
+    assert made.rc == 0, made.output[-3000:]
+    try:
+        mark = emulators.mark()
+        result = run(emulators, CLEANUP)
+        assert result.rc != 0
+        assert writes(emulators, mark) == []
+        message = result.output
+        assert (
+            "azure_dcr_strategy_name: the auth strategy 'azure-dcr-dev' is also used by API publications the role "
+            "did not make (orders v1 in partner-portal)" in message
+        ), message[-3000:]
+        assert "add them to azure_dcr_publications" in message
+        assert (
+            "azure_dcr_provider_name: the DCR provider 'azure-dcr-dev' is also used by the auth strategies made-by-hand"
+            in message
+        ), message[-3000:]
+    finally:
+        undone = run_playbook(head + publication + strategy, env=emulators.env(), extra_vars={"state": "absent"})
+        assert undone.rc == 0, undone.output[-3000:]
+
+
 def test_the_example_inventory_converges_every_environment_and_limit_touches_one(clean):
     emulators = clean
     result = ok(run(emulators, SETUP, limit=None))

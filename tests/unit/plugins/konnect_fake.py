@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 from requests.structures import CaseInsensitiveDict
 
@@ -202,6 +203,9 @@ def run(monkeypatch, capsys):
     def runner(main, args, *steps, check=False, diff=True):
         session = FakeSession(steps)
         monkeypatch.setattr(requests, "Session", lambda: session)
+        # warnings are process-global in Ansible: drop those of modules run before in this process
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+        monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
         module_args = dict({"konnect_token": TOKEN, "konnect_url": BASE}, **args)
         module_args["_ansible_check_mode"] = check
         module_args["_ansible_diff"] = diff
@@ -212,3 +216,8 @@ def run(monkeypatch, capsys):
         return out, session
 
     return runner
+
+
+def warning_texts(out):
+    """The messages of a result's warnings (ansible-core 2.19 returns them structured)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in out.get("warnings", [])]

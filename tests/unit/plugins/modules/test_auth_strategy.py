@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
 from ansible_collections.konnect.devportal.plugins.modules import auth_strategy
-from konnect_fake import ISSUER, api, ok, page, portal, problem, provider, publication, strategy, uid
+from konnect_fake import ISSUER, api, ok, page, portal, problem, provider, publication, strategy, uid, warning_texts
 
 run = konnect_fake.run  # the fixture
 PATH = "/v2/application-auth-strategies"
@@ -150,6 +150,25 @@ def test_delete_in_use_names_the_publications(run):
     )
     assert fails(out, "used by the API publications orders v1 on developer-portal", "api_publication state=absent")
     assert session.calls[1]["params"]["filter[auth_strategy_id][eq]"] == uid(10) and session.writes() == []
+
+
+def test_delete_in_use_in_check_mode_predicts_the_delete_and_warns(run):
+    """An earlier task of the run (simulated in check mode) may unpublish them."""
+    orders, dev = api(30, "orders", "v1"), portal(20, "developer-portal")
+    out, session = run(
+        auth_strategy.main,
+        dict(name="azure-dcr", state="absent"),
+        ("GET", PATH, page([strategy()])),
+        ("GET", "/v3/api-publications", page([publication(orders, dev, [uid(10)])])),
+        ("GET", "/v3/apis/" + uid(30), ok(orders)),
+        ("GET", "/v3/portals/" + uid(20), ok(dev)),
+        check=True,
+    )
+    assert out["changed"] is True and "failed" not in out and session.writes() == []
+    assert warning_texts(out) == [
+        "check mode: auth strategy 'azure-dcr' is used by the API publications orders v1 on developer-portal; "
+        "it can be deleted only once they are unpublished"
+    ]
 
 
 def test_delete_conflict_from_konnect_gets_a_hint(run):

@@ -200,6 +200,26 @@ def test_ambiguous_display_name_lists_app_ids(run, graph):
     assert one["appId"] in out["msg"] and two["appId"] in out["msg"]
 
 
+def test_a_new_app_whose_display_name_is_taken_is_refused_before_any_write(run, graph):
+    other = graph.add_app("Konnect DCR admin")
+    for check in (False, True):
+        out = run(module.main, ARGS, check=check)
+        assert out["failed"] is True and writes(graph) == []
+        assert out["msg"] == (
+            "display_name 'Konnect DCR admin' is already used by 1 app registration(s) (appIds: %s), so a new app "
+            "with unique_name 'konnect-dcr-admin' would look the same in the consent prompt, the portal and Konnect: "
+            "choose another display_name, rename or delete those apps, or set allow_duplicate_display_name"
+            % other["appId"]
+        )
+    out = run(module.main, dict(ARGS, allow_duplicate_display_name=True))
+    assert out["changed"] is True and out["created"] is True
+    # the app exists now: a rerun is not refused and reads no display names
+    graph.calls.clear()
+    out = run(module.main, ARGS)
+    assert out["changed"] is False
+    assert not [c for c in graph.calls if "displayName eq" in str((c.get("params") or {}).get("$filter"))]
+
+
 def test_display_name_update_and_audience(run, graph):
     app = graph.add_app("portal-made", signInAudience="AzureADMultipleOrgs")
     graph.sps["sp-x"] = {"id": "sp-x", "appId": app["appId"], "displayName": "portal-made"}

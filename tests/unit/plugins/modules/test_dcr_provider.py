@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import konnect_fake
 from ansible_collections.konnect.devportal.plugins.modules import dcr_provider
-from konnect_fake import ISSUER, SECRET, TENANT, ok, page, problem, provider, strategy, uid
+from konnect_fake import ISSUER, SECRET, TENANT, ok, page, problem, provider, strategy, uid, warning_texts
 
 run = konnect_fake.run  # the fixture
 PATH = "/v2/dcr-providers"
@@ -176,6 +176,22 @@ def test_absent_fails_while_strategies_use_it(run):
         ("GET", "/v2/application-auth-strategies", page([strategy(name="s1"), strategy(11, name="s2")])),
     )
     assert fails(out, "'s1'", "'s2'", "auth_strategy state=absent") and session.writes() == []
+
+
+def test_absent_in_check_mode_predicts_the_delete_and_warns_of_the_strategies(run):
+    """An earlier task of the run (simulated in check mode) may delete the strategies."""
+    out, session = run(
+        dcr_provider.main,
+        dict(name="azure-dcr", state="absent"),
+        ("GET", PATH, page([provider()])),
+        ("GET", "/v2/application-auth-strategies", page([strategy(name="s1")])),
+        check=True,
+    )
+    assert out["changed"] is True and "failed" not in out and session.writes() == []
+    assert warning_texts(out) == [
+        "check mode: DCR provider 'azure-dcr' is used by auth strategies 's1'; "
+        "it can be deleted only once they are deleted"
+    ]
 
 
 def test_issuer_with_trailing_slash_fails_before_any_request(run):
