@@ -2,10 +2,9 @@
 
 Every test drives the real ``ansible-playbook`` against the real emulators through
 tests/reliability.py, which also prints the figures of the full runs. A suite returns what it
-measured; the assertions here say what must hold. Three defects the full suites found are not
-pinned here yet (see changelogs and the issue notes): dcr_validate does not wait for a seconds-old
-secret or consent, cleanup unpublishes before it learns the strategy is used elsewhere, and the
-role does not stop when other apps already carry azure_dcr_app_name.
+measured; the assertions here say what must hold. The bad-input cases include the two the first
+full run found failing after a write (a clean-up of a strategy used outside the role, apps already
+carrying azure_dcr_app_name); test_role pins the third (validation of a seconds-old secret).
 """
 
 from __future__ import annotations
