@@ -32,7 +32,7 @@ from ansible_collections.konnect.devportal.plugins.module_utils.graph import (
     odata_string,
     parse_time,
 )
-from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, ResponseLost
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ApiError, ResponseLost, poll
 
 APP_FIELDS = "id,appId,displayName,uniqueName,signInAudience,requiredResourceAccess"
 APP_CREDENTIAL_FIELDS = "id,appId,displayName,uniqueName,passwordCredentials"
@@ -440,18 +440,15 @@ def _find_grant(graph, sp_id, resource_id, wait=False):
     ``wait``: it is known to exist, so while it is not listed (replication) look again, with
     backoff, for up to ``replication_timeout`` seconds.
     """
-    deadline = graph.clock() + graph.replication_timeout
-    attempt = 0
-    while True:
-        attempt += 1
-        for grant in graph.list(
-            "/oauth2PermissionGrants", {"$filter": "clientId eq %s" % odata_string(sp_id)}, needs=READ_GRANTS
-        ):
+
+    def attempt():
+        params = {"$filter": "clientId eq %s" % odata_string(sp_id)}
+        for grant in graph.list("/oauth2PermissionGrants", params, needs=READ_GRANTS):
             if grant.get("resourceId") == resource_id and grant.get("consentType") == "AllPrincipals":
-                return grant
-        if not wait or graph.clock() >= deadline:
-            return None
-        graph.sleep(min(max(0.0, deadline - graph.clock()), 0.5 * (2 ** min(attempt - 1, 4))))
+                return grant, True
+        return None, not wait
+
+    return poll(attempt, graph.replication_timeout, sleep=graph.sleep, clock=graph.clock, first_delay=0.5)[0]
 
 
 def _top_up_grant(graph, grant, scopes):
@@ -589,19 +586,16 @@ def add_secret(graph, app, name, end_date_time):
 
 
 def _wait_for_new_secrets(graph, object_id, name, known):
-    deadline = graph.clock() + graph.replication_timeout
-    delay = 0.5
-    while True:
+    def attempt():
         app = graph.get("/applications/%s" % object_id, {"$select": "id,passwordCredentials"}) or {}
         new = [
             c["keyId"]
             for c in app.get("passwordCredentials") or []
             if c.get("displayName") == name and c.get("keyId") not in known
         ]
-        if new or graph.clock() >= deadline:
-            return new
-        graph.sleep(min(delay, max(0.0, deadline - graph.clock())))
-        delay = min(delay * 2, 8)
+        return new, bool(new)
+
+    return poll(attempt, graph.replication_timeout, sleep=graph.sleep, clock=graph.clock, first_delay=0.5)[0]
 
 
 def remove_secret(graph, object_id, key_id):

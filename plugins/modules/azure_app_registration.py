@@ -301,7 +301,7 @@ from ansible_collections.konnect.devportal.plugins.module_utils.graph import (
     AzureModule,
     InputError,
 )
-from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ResponseLost
+from ansible_collections.konnect.devportal.plugins.module_utils.http_client import ResponseLost, poll
 from ansible_collections.konnect.devportal.plugins.module_utils.reconcile import diff
 
 AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"]
@@ -470,24 +470,23 @@ def create_app(module, body):
 def _adopt_after_lost_create(module, body):
     """The app our lost POST made, once a display-name search shows it (never a second POST)."""
     graph = module.graph
-    deadline = graph.clock() + graph.replication_timeout
-    delay = 0.5
-    while True:
+
+    def attempt():
         found = find_apps_by_name(graph, body["displayName"])
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise InputError(
-                "POST /applications: the reply was lost and %d apps are now named %r (appIds: %s); "
-                "delete the extra one" % (len(found), body["displayName"], ", ".join(a["appId"] for a in found))
-            )
-        if graph.clock() >= deadline:
-            raise InputError(
-                "POST /applications: the reply was lost and no app named %r appeared within %ss; rerun the task "
-                "(it finds the app if it was created)" % (body["displayName"], graph.replication_timeout)
-            )
-        graph.sleep(delay)
-        delay = min(delay * 2, 8)
+        return found, bool(found)
+
+    found = poll(attempt, graph.replication_timeout, sleep=graph.sleep, clock=graph.clock, first_delay=0.5)[0]
+    if len(found) > 1:
+        raise InputError(
+            "POST /applications: the reply was lost and %d apps are now named %r (appIds: %s); "
+            "delete the extra one" % (len(found), body["displayName"], ", ".join(a["appId"] for a in found))
+        )
+    if not found:
+        raise InputError(
+            "POST /applications: the reply was lost and no app named %r appeared within %ss; rerun the task "
+            "(it finds the app if it was created)" % (body["displayName"], graph.replication_timeout)
+        )
+    return found[0]
 
 
 def view(p, app, access, apis, consent):
