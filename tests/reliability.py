@@ -850,6 +850,26 @@ def _publish_outside_the_role(emu: Emulators, inventory: Path, workdir: Path):
         raise AssertionError("publishing outside the role failed: " + run.output[-2000:])
 
 
+def _make_strategy_a_portal_default(emu: Emulators, inventory: Path, workdir: Path):
+    """Set up, then make the role's strategy developer-portal's default, as a person might in the UI."""
+    run = play(SETUP, emu.env(), inventory, workdir=workdir)
+    if run.rc != 0:
+        raise AssertionError("setup before the cleanup case failed: " + run.output[-2000:])
+    konnect = emu.state()["konnect"]
+    [strategy] = [s for s in konnect["application_auth_strategies"] if s["name"] == NAMES["strategy"]]
+    [portal] = [p for p in konnect["portals"] if p["name"] == "developer-portal"]
+    with requests.Session() as session:
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        answer = session.patch(
+            "%s/v3/portals/%s" % (emu.endpoints["konnect_url"], portal["id"]),
+            json={"default_application_auth_strategy_id": strategy["id"]},
+            headers={"Authorization": "Bearer " + emu.endpoints["konnect_token"]},
+            verify=emu.ca_path,
+            timeout=15,
+        )
+    answer.raise_for_status()
+
+
 # Each case: extra vars (or a module task), the environment, a seed, what the message must say
 # (every fragment, case-insensitive; a tuple: one of them): the variable and the fix.
 BAD_INPUT = [
@@ -1002,6 +1022,17 @@ BAD_INPUT = [
         "prepare": _publish_outside_the_role,
         "expect": [NAMES["strategy"], "partner-portal", "orders"],
     },
+    {
+        "id": "strategy-is-a-portal-default-on-cleanup",
+        "playbook": CLEANUP,
+        "prepare": _make_strategy_a_portal_default,
+        "expect": [
+            "azure_dcr_strategy_name",
+            NAMES["strategy"],
+            "default application auth strategy",
+            "developer-portal",
+        ],
+    },
     # module level
     {
         "id": "module-display-name-ambiguous",
@@ -1115,6 +1146,7 @@ BAD_INPUT_BOUNDED = [
     "module-provider-issuer-trailing-slash",
     "apps-with-the-same-display-name",
     "strategy-in-use-on-cleanup",
+    "strategy-is-a-portal-default-on-cleanup",
 ]
 
 
