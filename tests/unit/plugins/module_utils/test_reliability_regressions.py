@@ -94,3 +94,26 @@ def test_lost_reply_of_a_new_delegated_grant_then_409_waits_for_the_grant_to_rep
     assert out.get("failed") is not True, out.get("msg")
     assert out["consent_granted"] is True
     assert len(graph.grants) == 1 and next(iter(graph.grants.values()))["scope"] == "User.Read"
+
+
+def test_four_lost_replies_in_a_row_for_the_service_principal_still_converge(run, graph):
+    """Seen with --fault-rate 0.2 --consistency-delay 3 (seed 149): 'POST /servicePrincipals: the
+    reply was lost three times'. Each POST was applied, its reply lost, and the re-read did not see
+    the new service principal yet (replication), so the next POST went out; the limit was three.
+    """
+    create_sp = graph._create_sp
+
+    def create_invisible_sp(body):
+        graph.lag = 12  # the new service principal stays invisible to reads meanwhile
+        try:
+            return create_sp(body)
+        finally:
+            graph.lag = 0
+
+    graph._create_sp = create_invisible_sp
+    # the first POST makes it (201), the next ones are refused (409): four replies lost in a row
+    graph.lost.extend([("POST", r"/servicePrincipals")] * 4)
+    out = run(module.main, dict(ARGS, replication_timeout=60))
+    assert out.get("failed") is not True, out.get("msg")
+    assert len([sp for sp in graph.sps.values() if sp["appId"] == out["app_id"]]) == 1
+    assert len([c for c in graph.calls if c["method"] == "POST" and c["path"] == "/v1.0/servicePrincipals"]) == 5
