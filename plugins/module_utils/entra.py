@@ -42,8 +42,8 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # APIs users name every day, looked up by their (tenant-independent) appId
 WELL_KNOWN_APIS = {"microsoft graph": GRAPH_APP_ID}
 KINDS = (("Role", "application"), ("Scope", "delegated"))
-# a write Graph refuses to repeat (one SP per app, one assignment per role, one grant per
-# resource) is sent again after a lost reply, re-reading in between; at most this often
+# a write whose reply was lost is sent again only after a re-read shows what it did (and, for a
+# new secret whose value only the reply held, after that secret is removed); at most this often
 LOST_REPLY_ATTEMPTS = 5
 
 
@@ -568,7 +568,7 @@ def add_secret(graph, app, name, end_date_time):
     path = "/applications/%s/microsoft.graph.addPassword" % app["id"]
     body = {"passwordCredential": {"displayName": name, "endDateTime": format_time(end_date_time)}}
     known = set(c.get("keyId") for c in app.get("passwordCredentials") or [])
-    for _attempt in range(2):
+    for _attempt in range(LOST_REPLY_ATTEMPTS):
         try:
             return graph.post(path, body, expect=(200,))
         except ResponseLost:
@@ -582,7 +582,10 @@ def add_secret(graph, app, name, end_date_time):
             for key_id in orphans:
                 remove_secret(graph, app["id"], key_id)
             known |= set(orphans)
-    raise ApiError("POST %s: the reply was lost twice; the secrets it made were removed. Rerun the task" % path)
+    raise ApiError(
+        "POST %s: the reply was lost %d times; the secrets it made were removed. Rerun the task"
+        % (path, LOST_REPLY_ATTEMPTS)
+    )
 
 
 def _wait_for_new_secrets(graph, object_id, name, known):
@@ -601,7 +604,7 @@ def _wait_for_new_secrets(graph, object_id, name, known):
 def remove_secret(graph, object_id, key_id):
     """``removePassword``; after a lost reply or an error, the app is re-read before deciding."""
     path = "/applications/%s/microsoft.graph.removePassword" % object_id
-    for _attempt in range(2):
+    for _attempt in range(LOST_REPLY_ATTEMPTS):
         try:
             graph.post(path, {"keyId": key_id}, expect=(200, 204))
             return
@@ -613,4 +616,4 @@ def remove_secret(graph, object_id, key_id):
                 return
             if not isinstance(exc, ResponseLost):
                 raise
-    raise ApiError("POST %s: the reply was lost twice; rerun the task" % path)
+    raise ApiError("POST %s: the reply was lost %d times; rerun the task" % (path, LOST_REPLY_ATTEMPTS))
