@@ -266,6 +266,43 @@ def test_a_rotation_waits_for_entra_id_to_know_the_new_secret(emulators):
     assert provider(konnect, "dev")["labels"][KEY_ID_LABEL] == secrets(graph, "dev")[0]
 
 
+def test_a_failing_secret_step_says_why_though_its_tasks_hide_their_output(emulators):
+    """An automation identity with Application.ReadWrite.OwnedBy that does not own the app (another
+    identity made it) passes the preflight, but Graph refuses its addPassword. The task is no_log
+    (its result would hold the secret); the rescue shows the task's error message."""
+    ensure_set_up(emulators)
+    pipeline = {
+        "client_id": "5b3c1d2e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+        "client_secret": "pipeline~Secret.1234567890abcdefghijklmn",
+        "display_name": "rotation-pipeline",
+        "roles": [
+            "Application.ReadWrite.OwnedBy",
+            "Application.Read.All",
+            "AppRoleAssignment.ReadWrite.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+        ],
+    }
+    emulators.seed({"tenants": [{"id": emulators.endpoints["tenant_id"], "extra_apps": [pipeline]}]})
+    env = dict(emulators.env(), AZURE_CLIENT_ID=pipeline["client_id"], AZURE_SECRET=pipeline["client_secret"])
+    mark = emulators.mark()
+    result = run_playbook(ROTATE, env=env, inventory=INVENTORY, args=["--limit", "dev"])
+    assert result.rc != 0
+    # the one write tried, refused; nothing changed
+    tried = [r for r in emulators.requests(mark) if r["service"] != "entra" and r["method"] in WRITE_METHODS]
+    assert [(r["path"].rsplit(".", 1)[-1], r["status"]) for r in tried] == [("addPassword", 403)]
+    [failure] = [
+        t
+        for t in result.tasks()
+        if t["name"].endswith("Say why the client secret step failed (its tasks hide their output)")
+    ]
+    message = failure["result"]["msg"]
+    assert message.startswith("Create the client secret, or keep the one the DCR provider holds while it is valid: "), (
+        message
+    )
+    assert "403" in message and "Application.ReadWrite" in message, message
+    assert pipeline["client_secret"] not in result.output
+
+
 def test_a_rotation_interrupted_before_the_provider_update_converges(emulators):
     ensure_set_up(emulators)
     graph, _konnect = tenant_state(emulators)
