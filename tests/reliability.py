@@ -850,6 +850,22 @@ def _publish_outside_the_role(emu: Emulators, inventory: Path, workdir: Path):
         raise AssertionError("publishing outside the role failed: " + run.output[-2000:])
 
 
+def _konnect(emu: Emulators, method: str, path: str, body: dict) -> dict:
+    """A request to Konnect as a person in the UI (or another tool) would make it."""
+    with requests.Session() as session:
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        answer = session.request(
+            method,
+            emu.endpoints["konnect_url"] + path,
+            json=body,
+            headers={"Authorization": "Bearer " + emu.endpoints["konnect_token"]},
+            verify=emu.ca_path,
+            timeout=15,
+        )
+    answer.raise_for_status()
+    return answer.json()
+
+
 def _make_strategy_a_portal_default(emu: Emulators, inventory: Path, workdir: Path):
     """Set up, then make the role's strategy developer-portal's default, as a person might in the UI."""
     run = play(SETUP, emu.env(), inventory, workdir=workdir)
@@ -858,16 +874,34 @@ def _make_strategy_a_portal_default(emu: Emulators, inventory: Path, workdir: Pa
     konnect = emu.state()["konnect"]
     [strategy] = [s for s in konnect["application_auth_strategies"] if s["name"] == NAMES["strategy"]]
     [portal] = [p for p in konnect["portals"] if p["name"] == "developer-portal"]
-    with requests.Session() as session:
-        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-        answer = session.patch(
-            "%s/v3/portals/%s" % (emu.endpoints["konnect_url"], portal["id"]),
-            json={"default_application_auth_strategy_id": strategy["id"]},
-            headers={"Authorization": "Bearer " + emu.endpoints["konnect_token"]},
-            verify=emu.ca_path,
-            timeout=15,
-        )
-    answer.raise_for_status()
+    _konnect(emu, "PATCH", "/v3/portals/" + portal["id"], {"default_application_auth_strategy_id": strategy["id"]})
+
+
+def _two_providers_of_the_role_s_name(emu: Emulators, inventory: Path, workdir: Path):
+    """Konnect accepts two DCR providers of one name: made by hand before the first run."""
+    for n in (1, 2):
+        body = {
+            "name": NAMES["provider"],
+            "provider_type": "azureAd",
+            "issuer": "https://sts.windows.net/" + TENANT,
+            "dcr_config": {
+                "initial_client_id": WEAK_AUTOMATION["client_id"],
+                "initial_client_secret": "hand-made-%d" % n,
+            },
+        }
+        _konnect(emu, "POST", "/v2/dcr-providers", body)
+
+
+def _two_strategies_of_the_role_s_name(emu: Emulators, inventory: Path, workdir: Path):
+    """Konnect accepts two auth strategies of one name: made by hand before the first run."""
+    for _n in (1, 2):
+        body = {
+            "name": NAMES["strategy"],
+            "display_name": "By hand",
+            "strategy_type": "key_auth",
+            "configs": {"key-auth": {"key_names": ["apikey"]}},
+        }
+        _konnect(emu, "POST", "/v2/application-auth-strategies", body)
 
 
 # Each case: extra vars (or a module task), the environment, a seed, what the message must say
@@ -970,6 +1004,11 @@ BAD_INPUT = [
         "expect": ["azure_dcr_labels", KEY_ID_LABEL],
     },
     {
+        "id": "labels-against-konnect-rules",
+        "vars": {"azure_dcr_labels": {"konnect-env": "dev", "owner": "Platform Team"}},
+        "expect": ["azure_dcr_labels", "konnect-env", "Platform Team"],
+    },
+    {
         "id": "credential-claim-empty",
         "vars": {"azure_dcr_credential_claim": []},
         "expect": ["azure_dcr_credential_claim", "appid"],
@@ -1033,6 +1072,16 @@ BAD_INPUT = [
             "developer-portal",
         ],
     },
+    {
+        "id": "providers-with-the-role-s-name",
+        "prepare": _two_providers_of_the_role_s_name,
+        "expect": ["azure_dcr_provider_name", "2 DCR providers", NAMES["provider"]],
+    },
+    {
+        "id": "strategies-with-the-role-s-name",
+        "prepare": _two_strategies_of_the_role_s_name,
+        "expect": ["azure_dcr_strategy_name", "2 auth strategies", NAMES["strategy"]],
+    },
     # module level
     {
         "id": "module-display-name-ambiguous",
@@ -1083,6 +1132,20 @@ BAD_INPUT = [
             }
         },
         "expect": ["issuer", "must not end with a slash", "use https://sts.windows.net/%s" % TENANT],
+    },
+    {
+        "id": "module-provider-label-reserved",
+        "module": {
+            "konnect.devportal.dcr_provider": {
+                "name": "bad-labels",
+                "provider_type": "azureAd",
+                "issuer": "https://sts.windows.net/%s" % TENANT,
+                "initial_client_id": "6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b",
+                "initial_client_secret": "s3cret-value-x",
+                "labels": {"kong-tier": "gold"},
+            }
+        },
+        "expect": ["labels", "kong-tier", "must not start with kong"],
     },
     {
         "id": "module-secret-lifetime-over-two-years",
@@ -1147,6 +1210,7 @@ BAD_INPUT_BOUNDED = [
     "apps-with-the-same-display-name",
     "strategy-in-use-on-cleanup",
     "strategy-is-a-portal-default-on-cleanup",
+    "labels-against-konnect-rules",
 ]
 
 

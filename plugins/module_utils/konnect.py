@@ -64,6 +64,11 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 AZURE_ISSUER_RE = re.compile(r"^https://sts\.windows\.net/([0-9a-fA-F-]{36})$")
 UUID_SEARCH_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
+# Konnect's Labels schema
+LABEL_KEY_RE = re.compile(r"^(?!kong|konnect|mesh|kic|_).{1,63}$", re.S)
+LABEL_VALUE_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
+MAX_LABELS = 50
+
 AUTH_METHODS = (
     "password",
     "client_credentials",
@@ -428,6 +433,29 @@ def check_azure_issuer(issuer, option="issuer"):
     else:
         why = "is not the Azure AD v1 issuer"
     raise InputError("%s %r %s: use %s" % (option, issuer, why, want))
+
+
+def check_labels(labels, option="labels"):
+    """Konnect's rules for labels (the Labels schema of its specs), before any request."""
+    if not labels:
+        return
+    problems = []
+    if len(labels) > MAX_LABELS:
+        problems.append("at most %d labels, got %d" % (MAX_LABELS, len(labels)))
+    for key, value in sorted(labels.items()):
+        if not LABEL_KEY_RE.match(key):
+            problems.append(
+                "key %r must be 1-63 characters and must not start with kong, konnect, mesh, kic or _" % key
+            )
+        if not isinstance(value, str):
+            problems.append("the value of %r must be a string (quote it), got %r" % (key, value))
+        elif len(value) > 63 or not LABEL_VALUE_RE.match(value):
+            problems.append(
+                "the value of %r, %r, must be 1-63 letters, digits, '-', '.' or '_', beginning and ending "
+                "with a letter or digit" % (key, value)
+            )
+    if problems:
+        raise InputError("%s: %s" % (option, "; ".join(problems)))
 
 
 # -- the module base ------------------------------------------------------------

@@ -106,6 +106,9 @@ options:
     description:
       - Labels of the strategy. When set, the strategy's labels become exactly these (labels
         not listed are removed).
+      - Konnect's rules are checked before any request - at most 50 labels; keys of 1 to 63
+        characters not starting with C(kong), C(konnect), C(mesh), C(kic) or C(_); string values of
+        1 to 63 letters, digits, C(-), C(.) or C(_) that begin and end with a letter or digit.
     type: dict
   state:
     description:
@@ -188,6 +191,7 @@ from ansible_collections.konnect.devportal.plugins.module_utils.konnect import (
     InputError,
     KonnectModule,
     check_azure_issuer,
+    check_labels,
     describe_publications,
     ensure_absent,
     ensure_present,
@@ -237,6 +241,7 @@ def check_input(params):
         raise InputError("extra_settings must not repeat %s: use the options of the same name" % ", ".join(clash))
     if params["ttl"] and params["ttl"]["value"] < 1:
         raise InputError("ttl.value must be 1 or more")
+    check_labels(params.get("labels"))
 
 
 def resolve_provider(module, current=None):

@@ -111,6 +111,9 @@ options:
     description:
       - Labels of the provider. When set, the provider's labels become exactly these (labels
         not listed are removed).
+      - Konnect's rules are checked before any request - at most 50 labels; keys of 1 to 63
+        characters not starting with C(kong), C(konnect), C(mesh), C(kic) or C(_); string values of
+        1 to 63 letters, digits, C(-), C(.) or C(_) that begin and end with a letter or digit.
     type: dict
   state:
     description:
@@ -190,6 +193,7 @@ from ansible_collections.konnect.devportal.plugins.module_utils.konnect import (
     InputError,
     KonnectModule,
     check_azure_issuer,
+    check_labels,
     ensure_absent,
     ensure_present,
     label_patch,
@@ -257,6 +261,7 @@ def check_input(params):
     policy = params["update_secret"]
     if policy == "always" and params["state"] == "present" and secret and not params.get(secret):
         raise InputError("update_secret=always needs %s" % secret)
+    check_labels(params.get("labels"))
 
 
 def desired_view(params):

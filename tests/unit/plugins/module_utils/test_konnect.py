@@ -381,3 +381,20 @@ def test_parallel_returns_api_errors_as_outcomes(monkeypatch):
     outcomes = client.parallel(jobs, workers=3)
     assert [ok_ for ok_, _value in outcomes] == [True, False, True]
     assert isinstance(outcomes[1][1], ApiError) and outcomes[1][1].status == 403
+
+
+def test_labels_are_checked_by_konnect_rules_before_any_request():
+    konnect.check_labels(None)
+    konnect.check_labels({"env": "prod", "team.name": "a-b_c.1", "x": "y"})
+    with pytest.raises(konnect.InputError) as err:
+        konnect.check_labels(
+            {"konnect-env": "dev", "owner": "Platform Team", "tier": 1, "ok": "-x"}, "azure_dcr_labels"
+        )
+    assert str(err.value) == (
+        "azure_dcr_labels: key 'konnect-env' must be 1-63 characters and must not start with kong, konnect, mesh, "
+        "kic or _; the value of 'ok', '-x', must be 1-63 letters, digits, '-', '.' or '_', beginning and ending with "
+        "a letter or digit; the value of 'owner', 'Platform Team', must be 1-63 letters, digits, '-', '.' or '_', "
+        "beginning and ending with a letter or digit; the value of 'tier' must be a string (quote it), got 1"
+    )
+    with pytest.raises(konnect.InputError, match="at most 50 labels, got 51"):
+        konnect.check_labels({"k%d" % i: "v" for i in range(51)})
