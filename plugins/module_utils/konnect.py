@@ -298,37 +298,42 @@ class KonnectClient:
 
     def find_many(self, kind, refs):
         """``{ref: object or None}`` for names and ids, with as few list calls as the API allows."""
+        out, by_name = self.list_refs(kind, refs)
+        for name, matches in by_name.items():
+            if len(matches) > 1:
+                raise ambiguous(kind, name, matches)
+            out[name] = matches[0] if matches else None
+        return out
+
+    def list_refs(self, kind, refs):
+        """``({id: object}, {name: [objects named so]})`` for REFS, names or ids, with as few list
+        calls as the API allows. An id-shaped ref that is no object's id is taken as a name."""
         spec = KINDS[kind]
         refs = sorted(set(refs))
-        out = {}
+        by_id = {}
         ids = [r for r in refs if is_uuid(r)]
         names = [r for r in refs if not is_uuid(r)]
         if ids and spec.oeq_ids and len(ids) > 1:
             for chunk in _chunks(ids):
                 for item in self.list(spec.path, oeq("id", chunk)):
-                    out[item["id"]] = item
-            # an id-shaped value that is no id may still be a name
-            names += [r for r in ids if r not in out]
+                    by_id[item["id"]] = item
+            names += [r for r in ids if r not in by_id]
         else:
             for ref in ids:
                 found = self.get_by_id(kind, ref)
                 if found is not None:
-                    out[ref] = found
+                    by_id[ref] = found
                 else:
                     names.append(ref)
         if len(names) > 1 and spec.oeq_names and not any("," in n for n in names):
-            by_name = {}
+            listed = {}
             for chunk in _chunks(names):
                 for item in self.list(spec.path, oeq("name", chunk)):
-                    by_name.setdefault(item.get("name"), []).append(item)
+                    listed.setdefault(item.get("name"), []).append(item)
         else:
-            by_name = dict((n, self.find_by_name(kind, n)) for n in names)
-        for name in names:
-            matches = [m for m in by_name.get(name, []) if m.get("name") == name]
-            if len(matches) > 1:
-                raise ambiguous(kind, name, matches)
-            out[name] = matches[0] if matches else None
-        return out
+            listed = dict((n, self.find_by_name(kind, n)) for n in names)
+        by_name = dict((n, [m for m in listed.get(n, []) if m.get("name") == n]) for n in names)
+        return by_id, by_name
 
     def create(self, kind, body, expect=(200, 201)):
         """POST a new named object. A lost reply is followed by a re-read by name, never a blind retry.

@@ -11,7 +11,8 @@ module: api_info
 short_description: Read Konnect APIs (API Catalog v3)
 version_added: 0.1.0
 description:
-  - Returns the APIs with a name (and version), one API by id, or all of them (C(/v3/apis)).
+  - Returns the APIs with a name (and version), one API by id, the APIs of a list of names and
+    ids, or all of them (C(/v3/apis)).
 author:
   - konnect.devportal contributors (@konnect-devportal)
 options:
@@ -20,6 +21,13 @@ options:
       - The API's name, or its id. Left out, every API is returned.
       - A name that matches nothing returns an empty list.
     type: str
+  names:
+    description:
+      - Every API whose name, or id, is in this list, read with one request per about 100
+        values (C(filter[name][oeq])), however many APIs the organization has.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: str
   api_version:
     description:
       - Only the API with this version.
@@ -38,6 +46,12 @@ EXAMPLES = r"""
   konnect.devportal.api_info:
     name: orders
   register: orders
+
+- name: The APIs an inventory publishes, to check that each exists
+  konnect.devportal.api_info:
+    names: "{{ publications | map(attribute='api') | unique }}"
+    query: "[].{name: name, version: version}"
+  register: known_apis
 
 - name: Where orders v1 is published
   konnect.devportal.api_info:
@@ -77,12 +91,24 @@ from ansible_collections.konnect.devportal.plugins.module_utils.konnect import K
 
 def main():
     module = KonnectModule(
-        argument_spec=dict(name=dict(type="str"), api_version=dict(type="str"), query=dict(type="str")),
+        argument_spec=dict(
+            name=dict(type="str"),
+            names=dict(type="list", elements="str"),
+            api_version=dict(type="str"),
+            query=dict(type="str"),
+        ),
+        mutually_exclusive=[("name", "names")],
         supports_check_mode=True,
     )
-    version = module.params["api_version"]
+    p = module.params
+    version = p["api_version"]
     with module.failures():
-        items = lookup(module.client, "api", module.params["name"], eq("version", version) if version else None)
+        if p["names"] is not None:
+            by_id, by_name = module.client.list_refs("api", p["names"])
+            found = dict((a["id"], a) for a in list(by_id.values()) + [a for m in by_name.values() for a in m])
+            items = sorted(found.values(), key=lambda a: (a.get("name") or "", a.get("version") or ""))
+        else:
+            items = lookup(module.client, "api", p["name"], eq("version", version) if version else None)
         items = [a for a in items if not version or a.get("version") == version]
         module.exit_json(**info_result(module, "apis", items))
 
