@@ -107,14 +107,6 @@ options:
     type: str
     choices: [on_create, always]
     default: on_create
-  labels:
-    description:
-      - Labels of the provider. When set, the provider's labels become exactly these (labels
-        not listed are removed).
-      - Konnect's rules are checked before any request - at most 50 labels; keys of 1 to 63
-        characters not starting with C(kong), C(konnect), C(mesh), C(kic) or C(_); string values of
-        1 to 63 letters, digits, C(-), C(.) or C(_) that begin and end with a letter or digit.
-    type: dict
   state:
     description:
       - V(present) creates or updates the provider; V(absent) deletes it.
@@ -126,6 +118,7 @@ options:
     default: present
 extends_documentation_fragment:
   - konnect.devportal.konnect
+  - konnect.devportal.labels
   - konnect.devportal.attributes
   - konnect.devportal.attributes.KONNECT_GROUP
 seealso:
