@@ -138,32 +138,29 @@ def test_key_auth_create(run):
     assert out["changed"] is True
 
 
-def test_delete_in_use_names_the_publications(run):
+def delete_in_use(run, check):
+    """Delete the strategy while orders v1 on developer-portal uses it."""
     orders, dev = api(30, "orders", "v1"), portal(20, "developer-portal")
-    out, session = run(
+    return run(
         auth_strategy.main,
         dict(name="azure-dcr", state="absent"),
         ("GET", PATH, page([strategy()])),
         ("GET", "/v3/api-publications", page([publication(orders, dev, [uid(10)])])),
         ("GET", "/v3/apis/" + uid(30), ok(orders)),
         ("GET", "/v3/portals/" + uid(20), ok(dev)),
+        check=check,
     )
+
+
+def test_delete_in_use_names_the_publications(run):
+    out, session = delete_in_use(run, check=False)
     assert fails(out, "used by the API publications orders v1 on developer-portal", "api_publication state=absent")
     assert session.calls[1]["params"]["filter[auth_strategy_id][eq]"] == uid(10) and session.writes() == []
 
 
 def test_delete_in_use_in_check_mode_predicts_the_delete_and_warns(run):
     """An earlier task of the run (simulated in check mode) may unpublish them."""
-    orders, dev = api(30, "orders", "v1"), portal(20, "developer-portal")
-    out, session = run(
-        auth_strategy.main,
-        dict(name="azure-dcr", state="absent"),
-        ("GET", PATH, page([strategy()])),
-        ("GET", "/v3/api-publications", page([publication(orders, dev, [uid(10)])])),
-        ("GET", "/v3/apis/" + uid(30), ok(orders)),
-        ("GET", "/v3/portals/" + uid(20), ok(dev)),
-        check=True,
-    )
+    out, session = delete_in_use(run, check=True)
     assert out["changed"] is True and "failed" not in out and session.writes() == []
     assert warning_texts(out) == [
         "check mode: auth strategy 'azure-dcr' is used by the API publications orders v1 on developer-portal; "
